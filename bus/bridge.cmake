@@ -1,0 +1,1 @@
+# the bridge library and its tests

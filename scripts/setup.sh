@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Troupe builds and runs with; does nothing when
+# they are all present. Idempotent; needs root (or sudo) only to install.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config ccache git ca-certificates curl
+  libcaf-dev libnats-dev nats-server libprotobuf-dev protobuf-compiler
+  libpqxx-dev postgresql libssl-dev libspdlog-dev catch2
+  libboost-dev libboost-system-dev nlohmann-json3-dev libtomlplusplus-dev
+  libcli11-dev libcurl4-openssl-dev prometheus-cpp-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
