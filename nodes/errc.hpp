@@ -1,0 +1,22 @@
+#pragma once
+/// The node's error codes (stable names, category atom "node").
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace troupe::node {
+
+enum class errc : uint8_t {
+  unknown = 1,
+  service_unavailable, // a role service could not reach the bridge
+  config_invalid,
+  startup_failed,
+};
+
+std::string_view to_string(errc code) noexcept;
+constexpr caf::atom_value error_category = caf::atom("node");
+caf::error make_error(errc code, std::string context);
+
+} // namespace troupe::node

@@ -1,0 +1,248 @@
+#include "nodes/node.hpp"
+
+#include <csignal>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "actors/supervision/supervisor.hpp"
+#include "bus/bridge.hpp"
+#include "bus/nats_transport.hpp"
+#include "bus/principal.hpp"
+#include "bus/subjects.hpp"
+#include "common/logging.hpp"
+#include "common/metrics.hpp"
+#include "messages/message_types.hpp"
+#include "nodes/admin/admin_server.hpp"
+#include "nodes/control_actor.hpp"
+#include "nodes/node_context.hpp"
+#include "nodes/role_service.hpp"
+#include "storage/migrations.hpp"
+#include "storage/storage_actor.hpp"
+
+namespace troupe::node {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+supervision::restart_policy policy_of(const config::supervision_settings& s) {
+  supervision::restart_policy p;
+  p.max_restarts = s.max_restarts;
+  p.window = s.window;
+  p.backoff_initial = s.backoff_initial;
+  p.backoff_max = s.backoff_max;
+  return p;
+}
+
+bus::nats_options nats_options_of(const config::node_config& cfg) {
+  bus::nats_options o;
+  o.urls = cfg.nats.urls;
+  o.name = "troupe-" + cfg.node.id;
+  o.connect_timeout = cfg.nats.connect_timeout;
+  o.reconnect_wait = cfg.nats.reconnect_wait;
+  o.max_reconnect = cfg.nats.max_reconnect;
+  o.reconnect_buffer_bytes = cfg.nats.reconnect_buffer_bytes;
+  o.send_asap = cfg.nats.send_asap;
+  return o;
+}
+
+caf::expected<std::shared_ptr<const bus::principal_keys>> load_keys(const config::bus_settings& b) {
+  auto keys = std::make_shared<bus::principal_keys>();
+  if (b.principal_key_file.empty())
+    return std::shared_ptr<const bus::principal_keys>{keys};
+  std::ifstream in{b.principal_key_file, std::ios::binary};
+  std::string secret{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  if (!in.good() && !in.eof())
+    return make_error(errc::startup_failed, "cannot read " + b.principal_key_file);
+  if (auto err = keys->add(b.principal_key_id, secret))
+    return err;
+  return std::shared_ptr<const bus::principal_keys>{keys};
+}
+
+nlohmann::json health_json(const node_context& ctx) {
+  auto snap = ctx.snapshot();
+  auto missing = ctx.missing();
+  nlohmann::json actors = nlohmann::json::array();
+  for (const auto& a : snap.actors)
+    actors.push_back({{"supervisor", a.supervisor},
+                      {"name", a.name},
+                      {"running", a.running},
+                      {"restarts", a.restarts},
+                      {"mailbox_size", a.mailbox_size}});
+  const auto& cfg = ctx.config();
+  nlohmann::json roles = nlohmann::json::array();
+  for (auto r : cfg.node.roles)
+    roles.push_back(std::string{config::to_string(r)});
+  return {{"node_id", cfg.node.id},
+          {"cluster", cfg.node.cluster},
+          {"roles", roles},
+          {"ready", missing.empty()},
+          {"missing", missing},
+          {"nats", std::string{bus::to_string(ctx.transport()->state())}},
+          {"postgres",
+           {{"reachable", snap.postgres_reachable},
+            {"migrations_applied", snap.migrations_applied},
+            {"schema_version", snap.schema_version},
+            {"error", snap.postgres_error}}},
+          {"peers", snap.peers},
+          {"actors", actors}};
+}
+
+/// Waits for SIGINT/SIGTERM or for `stop_requested` to turn true.
+int wait_for_shutdown(const std::atomic<bool>& fatal) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  timespec tick{0, 100'000'000};
+  while (!fatal.load()) {
+    int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM)
+      return sig;
+  }
+  return 0;
+}
+
+} // namespace
+
+void block_shutdown_signals() {
+  // A shell starts background jobs with SIGINT ignored; an ignored signal is
+  // discarded even while blocked, so restore the default first.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run_node(const config::node_config& cfg) {
+  log::configure(cfg.log.level, cfg.log.format);
+  auto lg = log::get("node");
+  auto registry = metrics::make_registry();
+  lg->info("starting node '{}' in cluster '{}' (troupe {})", cfg.node.id, cfg.node.cluster,
+           TROUPE_VERSION);
+
+  auto transport = bus::connect_nats(nats_options_of(cfg), registry.get());
+  if (!transport) {
+    lg->error("cannot connect to NATS: {}", caf::to_string(transport.error()));
+    return 1;
+  }
+  if (cfg.database.migrate_on_start) {
+    auto report = storage::migrate(cfg.database.url, storage::builtin_migrations(), 30s);
+    if (!report) {
+      lg->error("database migration failed: {}", caf::to_string(report.error()));
+      return 1;
+    }
+    lg->info("database schema at version {} ({} migration(s) applied now)",
+             report->schema_version, report->applied.size());
+  }
+  auto keys = load_keys(cfg.bus);
+  if (!keys) {
+    lg->error("principal keys: {}", caf::to_string(keys.error()));
+    return 1;
+  }
+
+  caf::actor_system_config sys_cfg;
+  announce_message_types(sys_cfg);
+  int exit_code = 0;
+  // Declared before the actor system: the attach_functors below may still run
+  // while the system's destructor waits for its actors.
+  std::atomic<bool> fatal{false};
+  std::string fatal_reason;
+  std::mutex reason_mtx;
+  {
+    caf::actor_system sys{sys_cfg};
+    auto ctx = std::make_shared<node_context>(cfg, *transport);
+    bus::bridge_config bcfg{cfg.node.cluster, cfg.node.id, cfg.bus.max_envelope_bytes, *keys};
+    auto bridge = bus::make_bridge(sys, *transport, bcfg, *registry);
+    auto store = storage::make_storage_actor(sys, cfg.database.url, cfg.database.connect_timeout);
+
+    auto policy = policy_of(cfg.supervision);
+    bus::subjects subjects{cfg.node.cluster};
+    std::vector<supervision::child_spec> top;
+    top.push_back(supervision::supervisor_child(
+      "system", policy, {control_child(ctx, bridge, store)}, registry.get()));
+    for (auto r : cfg.node.roles) {
+      std::string role{config::to_string(r)};
+      role_service_args args{cfg.node.id, role, *subjects.svc(role), cfg.bus.require_principal,
+                             bridge};
+      top.push_back(supervision::supervisor_child(role, policy, {role_service_child(args)},
+                                                  registry.get()));
+    }
+    auto root = supervision::make_supervisor(sys, "root", policy, std::move(top), registry.get());
+    ctx->set_root(root);
+
+    // The bridge, the storage actor and the root tree are the node: when any
+    // of them ends, the node ends (a root that exhausted its restart budget
+    // exits non-zero so the service manager restarts the process).
+    auto watch = [&](const caf::actor& who, const char* what) {
+      who->attach_functor([&, what](const caf::error& reason) {
+        if (fatal.load())
+          return;
+        std::lock_guard<std::mutex> guard{reason_mtx};
+        fatal_reason = std::string{what} + " ended: " + caf::to_string(reason);
+        fatal = true;
+      });
+    };
+    watch(caf::actor_cast<caf::actor>(bridge), "bridge");
+    watch(caf::actor_cast<caf::actor>(store), "storage");
+    watch(caf::actor_cast<caf::actor>(root), "root supervisor");
+
+    admin::hooks hooks;
+    hooks.ready = [ctx] {
+      auto missing = ctx->missing();
+      return admin::readiness{missing.empty(), std::move(missing)};
+    };
+    hooks.health = [ctx] { return health_json(*ctx); };
+    hooks.metrics = registry;
+    admin::server_config acfg;
+    acfg.host = cfg.admin.host;
+    acfg.port = cfg.admin.port;
+    auto admin = admin::admin_server::start(acfg, hooks);
+    if (!admin) {
+      lg->error("admin server: {}", caf::to_string(admin.error()));
+      fatal = true;
+      exit_code = 1;
+    } else {
+      lg->info("node '{}' up: admin http://{}:{} (roles: {})", cfg.node.id, cfg.admin.host,
+               (*admin)->port(), nlohmann::json(health_json(*ctx)["roles"]).dump());
+    }
+
+    int sig = exit_code == 0 ? wait_for_shutdown(fatal) : 0;
+    auto deadline = std::chrono::steady_clock::now() + cfg.node.shutdown_timeout;
+    ctx->begin_draining();
+    if (sig != 0) {
+      lg->info("{} received: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    } else if (exit_code == 0) {
+      std::lock_guard<std::mutex> guard{reason_mtx};
+      lg->error("shutting down: {}", fatal_reason);
+      exit_code = 2;
+    }
+    // Stop accepting work first, then let in-flight messages finish.
+    {
+      caf::scoped_actor self{sys};
+      self->monitor(root);
+      self->send(root, stop_atom::value);
+      self->receive([](const caf::down_msg&) {},
+                    caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      (deadline - std::chrono::steady_clock::now()) / 2))
+                      >> [&] { lg->warn("supervision tree did not stop in time"); });
+    }
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    if (auto err = (*transport)->drain(std::max(remaining / 2, std::chrono::milliseconds{100})))
+      lg->warn("NATS drain: {}", caf::to_string(err));
+    caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    if (admin)
+      (*admin)->stop();
+  }
+  lg->info("node '{}' stopped", cfg.node.id);
+  return exit_code;
+}
+
+} // namespace troupe::node

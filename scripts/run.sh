@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The Quick start's main job: installs what is missing, builds, starts a local
+# nats-server (JetStream) and PostgreSQL under .troupe/ unless TROUPE_NATS_URL /
+# TROUPE_DATABASE_URL are set, and runs one node with every role in the
+# foreground. Ctrl-C drains the node and stops everything this script started.
+# A config file can be given with TROUPE_CONFIG=path.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh"
+"$root/scripts/build.sh" --target troupe
+# shellcheck source=scripts/local_services.sh
+source "$root/scripts/local_services.sh"
+
+node_pid=""
+cleanup() {
+  trap - EXIT INT TERM
+  if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
+    kill -TERM "$node_pid" 2>/dev/null || true
+    wait "$node_pid" 2>/dev/null || true
+  fi
+  stop_local_services
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_local_services
+echo "troupe: NATS at $TROUPE_NATS_URL"
+echo "troupe: PostgreSQL at $TROUPE_DATABASE_URL"
+args=(node)
+[ -n "${TROUPE_CONFIG:-}" ] && args+=(--config "$TROUPE_CONFIG")
+"$root/build/nodes/troupe" "${args[@]}" &
+node_pid=$!
+admin="http://${TROUPE_ADMIN_HOST:-127.0.0.1}:${TROUPE_ADMIN_PORT:-9464}"
+for _ in $(seq 1 100); do
+  curl -fsS "$admin/ready" >/dev/null 2>&1 && break
+  kill -0 "$node_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$node_pid" 2>/dev/null; then
+  echo "troupe: node ready — probes at $admin/livez $admin/ready $admin/health $admin/metrics"
+  echo "troupe: Ctrl-C stops the node, NATS and PostgreSQL"
+fi
+wait "$node_pid"
