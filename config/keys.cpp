@@ -1,0 +1,194 @@
+#include "config/keys.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace troupe::config {
+
+namespace {
+
+/// A function pointer to `cfg.*Section.*Member`, so a table row names its
+/// member once and the compiler checks the type.
+template <auto Section, auto Member> auto& at(node_config& cfg) {
+  return (cfg.*Section).*Member;
+}
+
+constexpr std::int64_t kib = 1024;
+constexpr std::int64_t mib = 1024 * kib;
+
+using nc = node_config;
+
+const std::vector<key_spec>& table() {
+  static const std::vector<key_spec> keys{
+      {.section = "node",
+       .name = "id",
+       .field = &at<&nc::node, &node_settings::id>,
+       .rule = value_rule::identifier,
+       .empty_means_default = true},
+      {.section = "node",
+       .name = "cluster",
+       .field = &at<&nc::node, &node_settings::cluster>,
+       .rule = value_rule::identifier},
+      {.section = "node", .name = "roles", .field = &at<&nc::node, &node_settings::roles>},
+      {.section = "node",
+       .name = "heartbeat_interval_ms",
+       .field = &at<&nc::node, &node_settings::heartbeat_interval>,
+       .min = 50,
+       .max = 60'000},
+      {.section = "node",
+       .name = "shutdown_timeout_s",
+       .field = &at<&nc::node, &node_settings::shutdown_timeout>,
+       .min = 1,
+       .max = 3'600},
+
+      {.section = "nats",
+       .name = "urls",
+       .field = &at<&nc::nats, &nats_settings::urls>,
+       .rule = value_rule::nats_url},
+      {.section = "nats",
+       .name = "connect_timeout_ms",
+       .field = &at<&nc::nats, &nats_settings::connect_timeout>,
+       .min = 10,
+       .max = 600'000},
+      {.section = "nats",
+       .name = "reconnect_wait_ms",
+       .field = &at<&nc::nats, &nats_settings::reconnect_wait>,
+       .min = 1,
+       .max = 600'000},
+      {.section = "nats",
+       .name = "max_reconnect",
+       .field = &at<&nc::nats, &nats_settings::max_reconnect>,
+       .min = -1,
+       .max = 1'000'000},
+      {.section = "nats",
+       .name = "reconnect_buffer_bytes",
+       .field = &at<&nc::nats, &nats_settings::reconnect_buffer_bytes>,
+       .min = 64 * kib,
+       .max = 1024 * mib},
+      {.section = "nats", .name = "send_asap", .field = &at<&nc::nats, &nats_settings::send_asap>},
+
+      {.section = "database",
+       .name = "url",
+       .field = &at<&nc::database, &database_settings::url>,
+       .rule = value_rule::database_url},
+      {.section = "database",
+       .name = "connect_timeout_s",
+       .field = &at<&nc::database, &database_settings::connect_timeout>,
+       .min = 1,
+       .max = 600},
+      {.section = "database",
+       .name = "migrate_on_start",
+       .field = &at<&nc::database, &database_settings::migrate_on_start>},
+
+      {.section = "admin",
+       .name = "host",
+       .field = &at<&nc::admin, &admin_settings::host>,
+       .rule = value_rule::host},
+      {.section = "admin",
+       .name = "port",
+       .field = &at<&nc::admin, &admin_settings::port>,
+       .min = 1,
+       .max = 65'535},
+
+      {.section = "bus",
+       .name = "max_envelope_bytes",
+       .field = &at<&nc::bus, &bus_settings::max_envelope_bytes>,
+       .min = kib,
+       .max = 64 * mib},
+      {.section = "bus",
+       .name = "request_timeout_ms",
+       .field = &at<&nc::bus, &bus_settings::request_timeout>,
+       .min = 1,
+       .max = 3'600'000},
+      {.section = "bus",
+       .name = "require_principal",
+       .field = &at<&nc::bus, &bus_settings::require_principal>},
+      {.section = "bus",
+       .name = "principal_key_file",
+       .field = &at<&nc::bus, &bus_settings::principal_key_file>,
+       .rule = value_rule::key_file,
+       .empty_means_default = true},
+      {.section = "bus",
+       .name = "principal_key_id",
+       .field = &at<&nc::bus, &bus_settings::principal_key_id>,
+       .rule = value_rule::identifier},
+
+      {.section = "supervision",
+       .name = "max_restarts",
+       .field = &at<&nc::supervision, &supervision_settings::max_restarts>,
+       .min = 0,
+       .max = 1'000'000},
+      {.section = "supervision",
+       .name = "window_s",
+       .field = &at<&nc::supervision, &supervision_settings::window>,
+       .min = 1,
+       .max = 86'400},
+      {.section = "supervision",
+       .name = "backoff_initial_ms",
+       .field = &at<&nc::supervision, &supervision_settings::backoff_initial>,
+       .min = 1,
+       .max = 3'600'000},
+      {.section = "supervision",
+       .name = "backoff_max_ms",
+       .field = &at<&nc::supervision, &supervision_settings::backoff_max>,
+       .min = 1,
+       .max = 3'600'000},
+
+      {.section = "log",
+       .name = "level",
+       .field = &at<&nc::log, &log_settings::level>,
+       .rule = value_rule::log_level},
+      {.section = "log", .name = "format", .field = &at<&nc::log, &log_settings::format>},
+  };
+  return keys;
+}
+
+std::string upper(std::string_view s) {
+  std::string out{s};
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return out;
+}
+
+} // namespace
+
+std::span<const key_spec> known_keys() {
+  return table();
+}
+
+std::span<const std::string_view> known_sections() {
+  static const std::vector<std::string_view> sections = [] {
+    std::vector<std::string_view> out;
+    for (const auto& k : table())
+      if (std::find(out.begin(), out.end(), k.section) == out.end())
+        out.push_back(k.section);
+    return out;
+  }();
+  return sections;
+}
+
+const key_spec* find_key(std::string_view section, std::string_view name) noexcept {
+  for (const auto& k : table())
+    if (k.section == section && k.name == name)
+      return &k;
+  return nullptr;
+}
+
+std::string qualified_name(const key_spec& key) {
+  std::string out{key.section};
+  out += '.';
+  out += key.name;
+  return out;
+}
+
+std::string env_name(const key_spec& key) {
+  return "TROUPE_" + upper(key.section) + "_" + upper(key.name);
+}
+
+std::span<const env_alias> env_aliases() noexcept {
+  static constexpr std::array<env_alias, 1> aliases{{{"TROUPE_NATS_URL", "nats", "urls"}}};
+  return aliases;
+}
+
+} // namespace troupe::config

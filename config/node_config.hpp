@@ -1,0 +1,102 @@
+#pragma once
+/// The node's configuration as plain values, comparable so that a reload can
+/// tell what changed. Every member has a working
+/// default except database.url; config/load.hpp fills it from TOML and TROUPE_*
+/// variables and validates it. Each key is documented in troupe.example.toml.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/logging.hpp"
+#include "config/role.hpp"
+
+namespace troupe::config {
+
+/// This host's name made into a NATS subject token: characters outside
+/// [A-Za-z0-9_-] become '-', at most 64 characters, "node" if nothing is left.
+/// A default that differs per machine keeps two nodes started from one file
+/// from claiming the same subjects.
+std::string default_node_id();
+
+struct node_settings {
+  /// Subject token naming this node; empty in a file or variable means the default.
+  std::string id = default_node_id();
+  std::string cluster = "troupe";
+  std::vector<role> roles = all_roles();
+  std::chrono::milliseconds heartbeat_interval{2000};
+  std::chrono::seconds shutdown_timeout{8};
+
+  bool operator==(const node_settings&) const = default;
+};
+
+struct nats_settings {
+  std::vector<std::string> urls{"nats://127.0.0.1:4222"};
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds reconnect_wait{250};
+  /// -1: reconnect forever.
+  int max_reconnect = -1;
+  std::size_t reconnect_buffer_bytes = std::size_t{8} << 20;
+  bool send_asap = true;
+
+  bool operator==(const nats_settings&) const = default;
+};
+
+struct database_settings {
+  /// Required: there is no sensible default database.
+  std::string url;
+  std::chrono::seconds connect_timeout{5};
+  bool migrate_on_start = true;
+
+  bool operator==(const database_settings&) const = default;
+};
+
+struct admin_settings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9464;
+
+  bool operator==(const admin_settings&) const = default;
+};
+
+struct bus_settings {
+  std::size_t max_envelope_bytes = std::size_t{1} << 20;
+  std::chrono::milliseconds request_timeout{5000};
+  bool require_principal = false;
+  /// HMAC key, raw bytes (at least 32); empty: no key. A relative path in a
+  /// config file is resolved against that file's folder when it is loaded.
+  std::string principal_key_file;
+  std::string principal_key_id = "k1";
+
+  bool operator==(const bus_settings&) const = default;
+};
+
+struct supervision_settings {
+  std::uint32_t max_restarts = 5;
+  std::chrono::seconds window{30};
+  std::chrono::milliseconds backoff_initial{50};
+  std::chrono::milliseconds backoff_max{5000};
+
+  bool operator==(const supervision_settings&) const = default;
+};
+
+struct log_settings {
+  std::string level = "info";
+  troupe::log::format format = troupe::log::format::text;
+
+  bool operator==(const log_settings&) const = default;
+};
+
+struct node_config {
+  node_settings node;
+  nats_settings nats;
+  database_settings database;
+  admin_settings admin;
+  bus_settings bus;
+  supervision_settings supervision;
+  log_settings log;
+
+  bool operator==(const node_config&) const = default;
+};
+
+} // namespace troupe::config
