@@ -1,0 +1,172 @@
+#include "bus/inbound.hpp"
+
+#include <caf/send.hpp>
+#include <chrono>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include "bus/envelope_codec.hpp"
+#include "bus/subjects.hpp"
+#include "common/logging.hpp"
+#include "messages/message_types.hpp"
+
+namespace troupe::bus {
+
+namespace {
+
+/// At most `burst` log lines per second for rejections: a flood of bad
+/// messages must not become a flood of log lines. Counts what it suppressed
+/// so the next line that gets through says so.
+class log_limiter {
+public:
+  static constexpr uint64_t burst = 5;
+
+  /// 0 when this line must be dropped, else 1 + the lines suppressed since
+  /// the last one that got through.
+  uint64_t admit() noexcept {
+    auto sec = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+    auto window = window_.load(std::memory_order_relaxed);
+    if (sec != window && window_.compare_exchange_strong(window, sec))
+      count_.store(0, std::memory_order_relaxed);
+    if (count_.fetch_add(1, std::memory_order_relaxed) < burst)
+      return 1 + suppressed_.exchange(0, std::memory_order_relaxed);
+    suppressed_.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+
+private:
+  std::atomic<int64_t> window_{0};
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> suppressed_{0};
+};
+
+log_limiter& rejection_log() {
+  static log_limiter limiter;
+  return limiter;
+}
+
+errc code_of(const caf::error& err) noexcept {
+  return err.category() == error_category ? static_cast<errc>(err.code()) : errc::unknown;
+}
+
+std::string context_of(const caf::error& err) {
+  if (err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return {};
+}
+
+prometheus::Counter* counter(prometheus::Registry* reg, const std::string& name,
+                             const std::string& help) {
+  if (!reg)
+    return nullptr;
+  return &prometheus::BuildCounter().Name(name).Help(help).Register(*reg).Add({});
+}
+
+/// Reads what it can of a rejected message to address the error reply: the
+/// request id for correlation_id and, when the transport had no reply
+/// subject, the envelope's own. Oversize and malformed bytes are not parsed.
+troupe::v1::Envelope salvage(std::string_view bytes, errc reason) {
+  troupe::v1::Envelope env;
+  if (reason != errc::oversize && reason != errc::malformed)
+    (void) env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  return env;
+}
+
+void reject(const caf::error& err, const message& msg, transport& tr, traffic_counters& counters) {
+  auto reason = code_of(err);
+  counters.on_rejected(reason);
+  auto request = salvage(msg.data, reason);
+  std::string reply_to{msg.reply.empty() ? std::string_view{request.reply_subject()} : msg.reply};
+  if (auto n = rejection_log().admit())
+    log::get("bus")->warn("rejected envelope on {}: {} ({}){}", msg.subject, to_string(reason),
+                          context_of(err),
+                          n > 1 ? fmt::format(" [{} similar lines suppressed]", n - 1)
+                                : std::string{});
+  if (reply_to.empty() || !valid_publish_subject(reply_to))
+    return;
+  auto answer = error_reply(request, reason, context_of(err));
+  if (!tr.publish(reply_to, answer.SerializeAsString()))
+    counters.on_published();
+}
+
+} // namespace
+
+traffic_counters::traffic_counters(prometheus::Registry* reg)
+  : published_total_(counter(reg, "troupe_bus_published_total", "Envelopes published on the bus")),
+    received_total_(counter(reg, "troupe_bus_received_total",
+                            "Envelopes that arrived on served subjects")) {
+  if (reg)
+    rejected_total_ = &prometheus::BuildCounter()
+                         .Name("troupe_bus_rejected_total")
+                         .Help("Inbound envelopes refused by the checks, by reason")
+                         .Register(*reg);
+}
+
+void traffic_counters::on_published() noexcept {
+  published_.fetch_add(1, std::memory_order_relaxed);
+  if (published_total_)
+    published_total_->Increment();
+}
+
+void traffic_counters::on_received() noexcept {
+  received_.fetch_add(1, std::memory_order_relaxed);
+  if (received_total_)
+    received_total_->Increment();
+}
+
+void traffic_counters::on_rejected(errc reason) {
+  rejected_.fetch_add(1, std::memory_order_relaxed);
+  if (rejected_total_)
+    rejected_total_->Add({{"reason", std::string{to_string(reason)}}}).Increment();
+}
+
+replier::replier(transport_ptr transport, std::string reply_subject, std::string request_id,
+                 int64_t deadline_unix_ms, std::shared_ptr<traffic_counters> counters)
+  : transport_(std::move(transport)),
+    subject_(std::move(reply_subject)),
+    request_id_(std::move(request_id)),
+    deadline_unix_ms_(deadline_unix_ms),
+    counters_(std::move(counters)) {}
+
+caf::error replier::send(troupe::v1::Envelope reply) {
+  if (subject_.empty())
+    return make_error(errc::invalid_subject, "a one-way message has no reply subject");
+  if (answered_.exchange(true))
+    return make_error(errc::publish_failed, "this request was already answered");
+  if (deadline_unix_ms_ != 0 && now_unix_ms() >= deadline_unix_ms_)
+    return make_error(errc::deadline_expired, "the requester's deadline has passed");
+  reply.set_correlation_id(request_id_);
+  if (auto err = transport_->publish(subject_, reply.SerializeAsString()))
+    return err;
+  if (counters_)
+    counters_->on_published();
+  return caf::none;
+}
+
+message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
+                                     transport_ptr transport,
+                                     std::shared_ptr<traffic_counters> counters) {
+  return [handler = std::move(handler), policy = std::move(policy),
+          transport = std::move(transport), counters = std::move(counters)](message msg) {
+    counters->on_received();
+    check_policy checks{policy.max_bytes, policy.require_principal, policy.keys.get()};
+    auto env = decode_and_check(msg.data, checks, now_unix_ms());
+    if (!env) {
+      reject(env.error(), msg, *transport, *counters);
+      return;
+    }
+    std::string reply_to{msg.reply.empty() ? std::string_view{env->reply_subject()} : msg.reply};
+    if (!reply_to.empty() && !valid_publish_subject(reply_to))
+      reply_to.clear(); // nothing sane to answer to: treat as one-way
+    inbound in;
+    in.reply = std::make_shared<replier>(transport, reply_to, env->id(), env->deadline_unix_ms(),
+                                         counters);
+    in.reply_subject = std::move(reply_to);
+    in.env = std::move(*env);
+    caf::anon_send(handler, inbound_atom::value, std::move(in));
+  };
+}
+
+} // namespace troupe::bus

@@ -1,0 +1,108 @@
+#pragma once
+/// The serving side of the bus: what a handler actor receives for each
+/// request or message on a subject it serves, and how it answers.
+///
+/// A handler's behaviour includes `[=](inbound_atom, bus::inbound& in)`; it
+/// answers with `in.reply->send(reply_envelope)`, which publishes straight
+/// from the handler's thread through the thread-safe transport (no hop
+/// through the bridge).
+#include <atomic>
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/error.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bus/envelope_check.hpp"
+#include "bus/errc.hpp"
+#include "bus/transport.hpp"
+#include "troupe/v1/envelope.pb.h"
+
+namespace prometheus {
+class Counter;
+template <class T>
+class Family;
+class Registry;
+} // namespace prometheus
+
+namespace troupe::bus {
+
+/// What one bridge counts, written from transport threads and the actors that
+/// answer, read by the bridge for its status; mirrored into the Prometheus
+/// counters troupe_bus_{published,received,rejected}_total when a registry
+/// is given.
+class traffic_counters {
+public:
+  explicit traffic_counters(prometheus::Registry* metrics = nullptr);
+
+  void on_published() noexcept;
+  void on_received() noexcept;
+  void on_rejected(errc reason);
+
+  uint64_t published() const noexcept { return published_.load(std::memory_order_relaxed); }
+  uint64_t received() const noexcept { return received_.load(std::memory_order_relaxed); }
+  uint64_t rejected() const noexcept { return rejected_.load(std::memory_order_relaxed); }
+
+private:
+  std::atomic<uint64_t> published_{0};
+  std::atomic<uint64_t> received_{0};
+  std::atomic<uint64_t> rejected_{0};
+  prometheus::Counter* published_total_ = nullptr;
+  prometheus::Counter* received_total_ = nullptr;
+  prometheus::Family<prometheus::Counter>* rejected_total_ = nullptr;
+};
+
+/// Answers one inbound envelope, at most once.
+class replier {
+public:
+  replier(transport_ptr transport, std::string reply_subject, std::string request_id,
+          int64_t deadline_unix_ms, std::shared_ptr<traffic_counters> counters = nullptr);
+
+  /// True when the sender waits for an answer (the message had a reply subject).
+  [[nodiscard]] bool expected() const noexcept { return !subject_.empty(); }
+  [[nodiscard]] bool answered() const noexcept { return answered_.load(); }
+
+  /// Publishes `reply` with correlation_id = the request's id. Refused with
+  /// errc::invalid_subject for a one-way message, errc::publish_failed when
+  /// already answered, errc::deadline_expired when the request's deadline
+  /// has passed (the requester gave up; nothing is sent); else whatever the
+  /// transport reports.
+  [[nodiscard]] caf::error send(troupe::v1::Envelope reply);
+
+private:
+  transport_ptr transport_;
+  std::string subject_;
+  std::string request_id_;
+  int64_t deadline_unix_ms_;
+  std::shared_ptr<traffic_counters> counters_;
+  std::atomic<bool> answered_{false};
+};
+
+/// One checked envelope handed to a handler actor. `reply` is never null;
+/// `reply->expected()` says whether anyone waits for an answer.
+struct inbound {
+  troupe::v1::Envelope env;
+  std::string reply_subject;
+  std::shared_ptr<replier> reply;
+};
+
+/// How a served subject treats what arrives on it.
+struct inbound_policy {
+  size_t max_bytes = 1 << 20;
+  bool require_principal = false;
+  std::shared_ptr<const principal_keys> keys;
+};
+
+/// The transport callback of a served subject: checks every message on the
+/// transport's thread (decode_and_check); a rejection is counted, logged (at
+/// most a few lines per second) and answered with a typed error reply when
+/// the message has a reply subject; an accepted envelope is sent to `handler`
+/// as (inbound_atom, inbound). No actor code runs on the transport thread.
+[[nodiscard]] message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
+                                                   transport_ptr transport,
+                                                   std::shared_ptr<traffic_counters> counters);
+
+} // namespace troupe::bus
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::bus::inbound)
