@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bus/envelope_codec.hpp"
+#include "bus/publisher.hpp"
 #include "bus/subjects.hpp"
 #include "common/logging.hpp"
 
@@ -29,26 +30,15 @@ struct bridge_state {
   std::shared_ptr<traffic_counters> traffic;
   std::optional<request_client> client;
   std::vector<service> services;
-  std::string wire; // reused serialization buffer: publish is the hot path
+  std::optional<publisher> out;
   static inline const char* name = "bus.bridge";
 };
 
 using self_ptr = bridge_impl_actor::stateful_pointer<bridge_state>;
 
 void publish(self_ptr self, const std::string& subject, troupe::v1::Envelope& env) {
-  auto& st = self->state;
-  if (!valid_publish_subject(subject)) {
-    log::get("bus")->warn("bridge: refused to publish on invalid subject '{}'", subject);
-    return;
-  }
-  if (env.id().empty())
-    env.set_id(new_message_id());
-  env.SerializeToString(&st.wire);
-  if (auto err = st.transport->publish(subject, st.wire)) {
-    log::get("bus")->warn("bridge: publish on {} failed: {}", subject, caf::to_string(err));
-    return;
-  }
-  st.traffic->on_published();
+  if (auto err = self->state.out->publish(subject, env))
+    log::get("bus")->warn("bridge: publish on '{}' failed: {}", subject, caf::to_string(err));
 }
 
 caf::result<bool> serve(self_ptr self, std::string& subject, std::string& queue,
@@ -92,6 +82,7 @@ bridge_impl_actor::behavior_type bridge(self_ptr self, transport_ptr transport,
   st.transport = std::move(transport);
   st.config = std::move(config);
   st.traffic = std::make_shared<traffic_counters>(metrics);
+  st.out.emplace(st.transport, st.traffic);
   st.client.emplace(st.transport,
                     request_options{st.config.max_envelope_bytes, st.config.keys, metrics});
   self->set_down_handler([self](const caf::down_msg& dm) {

@@ -40,7 +40,7 @@ caf::error make_error(errc code, std::string context) {
 }
 
 bool is(const caf::error& err, errc code) noexcept {
-  return err.category() == error_category && err.code() == static_cast<uint8_t>(code);
+  return err && err.category() == error_category && err.code() == static_cast<uint8_t>(code);
 }
 
 } // namespace troupe::bus

@@ -48,7 +48,7 @@ log_limiter& rejection_log() {
 }
 
 errc code_of(const caf::error& err) noexcept {
-  return err.category() == error_category ? static_cast<errc>(err.code()) : errc::unknown;
+  return err && err.category() == error_category ? static_cast<errc>(err.code()) : errc::unknown;
 }
 
 std::string context_of(const caf::error& err) {
@@ -148,8 +148,12 @@ caf::error replier::send(troupe::v1::Envelope reply) {
 message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
                                      transport_ptr transport,
                                      std::shared_ptr<traffic_counters> counters) {
+  // One-way messages (the bulk of traffic) share one replier that refuses to
+  // answer, instead of allocating one each.
+  auto one_way = std::make_shared<replier>(transport, std::string{}, std::string{}, 0, counters);
   return [handler = std::move(handler), policy = std::move(policy),
-          transport = std::move(transport), counters = std::move(counters)](message msg) {
+          transport = std::move(transport), counters = std::move(counters),
+          one_way = std::move(one_way)](message msg) {
     counters->on_received();
     check_policy checks{policy.max_bytes, policy.require_principal, policy.keys.get()};
     auto env = decode_and_check(msg.data, checks, now_unix_ms());
@@ -161,8 +165,9 @@ message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
     if (!reply_to.empty() && !valid_publish_subject(reply_to))
       reply_to.clear(); // nothing sane to answer to: treat as one-way
     inbound in;
-    in.reply = std::make_shared<replier>(transport, reply_to, env->id(), env->deadline_unix_ms(),
-                                         counters);
+    in.reply = reply_to.empty() ? one_way
+                                : std::make_shared<replier>(transport, reply_to, env->id(),
+                                                            env->deadline_unix_ms(), counters);
     in.reply_subject = std::move(reply_to);
     in.env = std::move(*env);
     caf::anon_send(handler, inbound_atom::value, std::move(in));

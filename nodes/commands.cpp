@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "config/load.hpp"
+#include "nodes/error_categories.hpp"
 #include "nodes/node.hpp"
 #include "storage/migrations.hpp"
 
@@ -57,7 +58,7 @@ int cmd_migrate(const std::string& config_file, const std::string& database_url)
   auto report = storage::migrate(loaded.config.database.url, storage::builtin_migrations(),
                                  std::chrono::seconds{30});
   if (!report) {
-    std::cerr << "troupe migrate: " << caf::to_string(report.error()) << "\n";
+    std::cerr << "troupe migrate: " << describe(report.error()) << "\n";
     return 1;
   }
   for (int v : report->applied)

@@ -15,6 +15,8 @@
 #include "messages/message_types.hpp"
 #include "nodes/admin/admin_server.hpp"
 #include "nodes/control_actor.hpp"
+#include "nodes/errc.hpp"
+#include "nodes/error_categories.hpp"
 #include "nodes/node_context.hpp"
 #include "nodes/role_service.hpp"
 #include "storage/migrations.hpp"
@@ -127,13 +129,13 @@ int run_node(const config::node_config& cfg) {
 
   auto transport = bus::connect_nats(nats_options_of(cfg), registry.get());
   if (!transport) {
-    lg->error("cannot connect to NATS: {}", caf::to_string(transport.error()));
+    lg->error("cannot connect to NATS: {}", describe(transport.error()));
     return 1;
   }
   if (cfg.database.migrate_on_start) {
     auto report = storage::migrate(cfg.database.url, storage::builtin_migrations(), 30s);
     if (!report) {
-      lg->error("database migration failed: {}", caf::to_string(report.error()));
+      lg->error("database migration failed: {}", describe(report.error()));
       return 1;
     }
     lg->info("database schema at version {} ({} migration(s) applied now)",
@@ -141,12 +143,17 @@ int run_node(const config::node_config& cfg) {
   }
   auto keys = load_keys(cfg.bus);
   if (!keys) {
-    lg->error("principal keys: {}", caf::to_string(keys.error()));
+    lg->error("principal keys: {}", describe(keys.error()));
     return 1;
   }
 
   caf::actor_system_config sys_cfg;
   announce_message_types(sys_cfg);
+  register_error_categories(sys_cfg);
+  // Work sharing wakes an idle worker at once; the default work stealing
+  // lets idle workers sleep ~50 µs between polls, which a bus round trip
+  // pays twice (bus/README.md has the measurements).
+  sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   int exit_code = 0;
   // Declared before the actor system: the attach_functors below may still run
   // while the system's destructor waits for its actors.
@@ -183,7 +190,7 @@ int run_node(const config::node_config& cfg) {
         if (fatal.load())
           return;
         std::lock_guard<std::mutex> guard{reason_mtx};
-        fatal_reason = std::string{what} + " ended: " + caf::to_string(reason);
+        fatal_reason = std::string{what} + " ended: " + describe(reason);
         fatal = true;
       });
     };
@@ -203,7 +210,7 @@ int run_node(const config::node_config& cfg) {
     acfg.port = cfg.admin.port;
     auto admin = admin::admin_server::start(acfg, hooks);
     if (!admin) {
-      lg->error("admin server: {}", caf::to_string(admin.error()));
+      lg->error("admin server: {}", describe(admin.error()));
       fatal = true;
       exit_code = 1;
     } else {
@@ -234,7 +241,7 @@ int run_node(const config::node_config& cfg) {
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
     if (auto err = (*transport)->drain(std::max(remaining / 2, std::chrono::milliseconds{100})))
-      lg->warn("NATS drain: {}", caf::to_string(err));
+      lg->warn("NATS drain: {}", describe(err));
     caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);

@@ -34,6 +34,8 @@ struct storage_state {
 using self_ptr = storage_actor::stateful_pointer<storage_state>;
 
 std::string describe(const caf::error& err) {
+  if (!err) // CAF 0.17's category() dereferences the empty error's data
+    return "none";
   auto text = message_of(err);
   if (err.category() == error_category)
     return std::string{to_string(static_cast<errc>(err.code()))} + ": " + text;

@@ -1,0 +1,59 @@
+#pragma once
+/// A bare nats.c client that speaks to nodes the way a third-party client
+/// would: Envelope bytes built from the .proto types, no Troupe library code.
+#include <nats/nats.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "troupe/v1/envelope.pb.h"
+
+namespace troupe::test {
+
+class raw_peer {
+public:
+  explicit raw_peer(const std::string& url) {
+    if (natsConnection_ConnectTo(&nc_, url.c_str()) != NATS_OK)
+      throw std::runtime_error("raw_peer: cannot connect to " + url);
+  }
+  ~raw_peer() { natsConnection_Destroy(nc_); }
+  raw_peer(const raw_peer&) = delete;
+  raw_peer& operator=(const raw_peer&) = delete;
+
+  /// Sends raw bytes as a request; the reply's bytes, or nullopt on timeout.
+  std::optional<std::string> request_bytes(const std::string& subject, const std::string& bytes,
+                                           int timeout_ms = 2000) {
+    natsMsg* reply = nullptr;
+    if (natsConnection_Request(&reply, nc_, subject.c_str(), bytes.data(),
+                               static_cast<int>(bytes.size()), timeout_ms)
+        != NATS_OK)
+      return std::nullopt;
+    std::string out{natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply))};
+    natsMsg_Destroy(reply);
+    return out;
+  }
+
+  /// Wraps `payload` in an Envelope, sends it, parses the reply Envelope.
+  template <class Payload>
+  std::optional<troupe::v1::Envelope> request(const std::string& subject, const Payload& payload,
+                                              int timeout_ms = 2000) {
+    troupe::v1::Envelope env;
+    env.set_id("raw-" + std::to_string(++seq_));
+    env.set_payload_type(payload.GetTypeName());
+    env.set_payload(payload.SerializeAsString());
+    auto bytes = request_bytes(subject, env.SerializeAsString(), timeout_ms);
+    if (!bytes)
+      return std::nullopt;
+    troupe::v1::Envelope reply;
+    if (!reply.ParseFromString(*bytes))
+      return std::nullopt;
+    return reply;
+  }
+
+private:
+  natsConnection* nc_ = nullptr;
+  uint64_t seq_ = 0;
+};
+
+} // namespace troupe::test
