@@ -1,22 +1,17 @@
 #include "nodes/errc.hpp"
 
-#include <caf/make_message.hpp>
+#include "common/error_table.hpp"
 
 namespace troupe::node {
 
-std::string_view to_string(errc code) noexcept {
-  switch (code) {
-    case errc::service_unavailable: return "service_unavailable";
-    case errc::config_invalid: return "config_invalid";
-    case errc::startup_failed: return "startup_failed";
-    case errc::unknown: break;
-  }
-  return "unknown";
-}
+namespace {
 
-caf::error make_error(errc code, std::string context) {
-  return caf::error{static_cast<uint8_t>(code), error_category,
-                    caf::make_message(std::move(context))};
-}
+constexpr error_table<errc, 3> table{error_category,
+                                     {"unknown", "service_unavailable", "startup_failed"}};
+
+} // namespace
+
+std::string_view to_string(errc code) noexcept { return table.name(code); }
+caf::error make_error(errc code, std::string context) { return table.make(code, std::move(context)); }
 
 } // namespace troupe::node

@@ -10,9 +10,8 @@ namespace troupe::node {
 
 enum class errc : uint8_t {
   unknown = 1,
-  service_unavailable, // a role service could not reach the bridge
-  config_invalid,
-  startup_failed,
+  service_unavailable, // a role service could not register with the bridge
+  startup_failed,      // a start-up input (e.g. the principal key file) is unusable
 };
 
 std::string_view to_string(errc code) noexcept;

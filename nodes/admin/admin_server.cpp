@@ -2,6 +2,7 @@
 
 #include "nodes/admin/admin_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #pragma GCC diagnostic push
@@ -10,11 +11,13 @@
 #include <boost/beast/http.hpp>
 #pragma GCC diagnostic pop
 #include <prometheus/counter.h>
+#include <system_error>
 #include <thread>
+#include <unordered_set>
 
 #include "common/logging.hpp"
-#include "common/metrics.hpp"
 #include "nodes/admin/errc.hpp"
+#include "nodes/admin/routes.hpp"
 
 namespace troupe::admin {
 
@@ -26,23 +29,8 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr size_t header_limit = 8 * 1024;
-constexpr const char* json_type = "application/json";
-constexpr const char* metrics_type = "text/plain; version=0.0.4; charset=utf-8";
 
 using response = http::response<http::string_body>;
-
-std::string error_body(std::string_view code, std::string_view message) {
-  return nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
-}
-
-/// The label value for a path: known routes by name, everything else
-/// "other", so a scanner cannot grow the metric's label set.
-std::string_view route_label(std::string_view target) {
-  for (std::string_view known : {"/livez", "/ready", "/health", "/metrics"})
-    if (target == known)
-      return known;
-  return "other";
-}
 
 } // namespace
 
@@ -50,10 +38,16 @@ struct admin_server::impl {
   // Declared before the io_context: coroutine frames destroyed with the
   // context still touch `connections` and `requests`.
   server_config cfg;
-  hooks h;
+  /// Owns the registry `requests` lives in.
+  std::shared_ptr<prometheus::Registry> registry;
   std::atomic<size_t> connections{0};
   std::atomic<bool> stopped{false};
+  uint16_t bound_port = 0;
   prometheus::Family<prometheus::Counter>* requests = nullptr;
+  /// Open connections, so stop() can close them; touched only on the I/O
+  /// thread (and by coroutine frames destroyed with the io_context).
+  std::unordered_set<tcp::socket*> live;
+  std::vector<route> routes;
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   std::thread io_thread;
@@ -63,45 +57,34 @@ struct admin_server::impl {
       requests->Add({{"path", std::string{path}}, {"code", std::to_string(status)}}).Increment();
   }
 
-  response route(const http::request<http::string_body>& req) {
+  response answer(const http::request<http::string_body>& req) {
     response res{http::status::ok, req.version()};
-    res.set(http::field::content_type, json_type);
     res.set(http::field::cache_control, "no-store");
     auto target = std::string_view{req.target().data(), req.target().size()};
     if (auto q = target.find('?'); q != std::string_view::npos)
       target = target.substr(0, q);
-    bool known = route_label(target) != "other";
-    if (!known) {
-      res.result(http::status::not_found);
-      res.body() = error_body("not_found", "no route " + std::string{target});
+    auto it = std::find_if(routes.begin(), routes.end(),
+                           [&](const route& r) { return r.path == target; });
+    reply rep;
+    if (it == routes.end()) {
+      rep = {404, json_type, error_body("not_found", "no route " + std::string{target})};
     } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      res.result(http::status::method_not_allowed);
       res.set(http::field::allow, "GET, HEAD");
-      res.body() = error_body("method_not_allowed", "only GET and HEAD are served");
+      rep = {405, json_type, error_body("method_not_allowed", "only GET and HEAD are served")};
     } else {
       try {
-        if (target == "/livez") {
-          res.body() = R"({"live":true})";
-        } else if (target == "/ready") {
-          auto r = h.ready ? h.ready() : readiness{false, {"no readiness hook"}};
-          if (!r.ready)
-            res.result(http::status::service_unavailable);
-          res.body() = nlohmann::json{{"ready", r.ready}, {"missing", r.missing}}.dump();
-        } else if (target == "/health") {
-          auto j = h.health ? h.health() : nlohmann::json::object();
-          j["live"] = true;
-          res.body() = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        } else {
-          res.set(http::field::content_type, metrics_type);
-          res.body() = h.metrics ? metrics::render(*h.metrics) : std::string{};
-        }
+        rep = it->handle();
       } catch (const std::exception& e) {
-        res.result(http::status::internal_server_error);
-        res.set(http::field::content_type, json_type);
-        res.body() = error_body("internal_error", e.what());
+        rep = hook_failed(e.what());
+      } catch (...) {
+        rep = hook_failed("a hook threw a non-standard exception");
       }
     }
-    count(route_label(target), res.result_int());
+    count(it == routes.end() ? std::string_view{"other"} : it->path, rep.status);
+    res.result(rep.status);
+    res.set(http::field::content_type,
+            beast::string_view{rep.content_type.data(), rep.content_type.size()});
+    res.body() = std::move(rep.body);
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
     if (req.method() == http::verb::head)
@@ -109,24 +92,42 @@ struct admin_server::impl {
     return res;
   }
 
+  static reply hook_failed(std::string_view what) {
+    log::get("admin")->warn("admin hook failed: {}", what);
+    return {500, json_type, error_body("internal_error", what)};
+  }
+
   static response plain_error(http::status status, std::string_view code, std::string_view msg) {
     response res{status, 11};
-    res.set(http::field::content_type, json_type);
+    res.set(http::field::content_type, beast::string_view{json_type.data(), json_type.size()});
     res.body() = error_body(code, msg);
     res.keep_alive(false);
     res.prepare_payload();
     return res;
   }
 
+// Asio's coroutine frames (awaitable_frame_base) pair a sized operator delete
+// with their own operator new; GCC 12 flags that where the frame is freed,
+// i.e. at the end of each coroutine body below, not at the include.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
   net::awaitable<void> session(tcp::socket socket) {
     beast::tcp_stream stream{std::move(socket)};
     beast::flat_buffer buffer;
     struct guard_t {
-      std::atomic<size_t>& n;
-      ~guard_t() { --n; }
-    } guard{connections};
+      impl& self;
+      tcp::socket* socket;
+      ~guard_t() {
+        self.live.erase(socket);
+        --self.connections;
+      }
+    } guard{*this, &stream.socket()};
+    live.insert(&stream.socket());
+    if (stopped)
+      co_return; // started after stop() closed the sockets it knew of
     try {
       if (connections.load() > cfg.max_connections) {
+        count("other", 503);
         auto res = plain_error(http::status::service_unavailable, "too_many_connections",
                                "the admin server is at its connection limit");
         co_await http::async_write(stream, res, net::use_awaitable);
@@ -143,8 +144,8 @@ struct admin_server::impl {
                                   net::redirect_error(net::use_awaitable, ec));
         if (ec == http::error::header_limit) {
           count("other", 431);
-          auto res = plain_error(http::status::request_header_fields_too_large,
-                                 "header_too_large", "request headers exceed 8 KiB");
+          auto res = plain_error(http::status::request_header_fields_too_large, "header_too_large",
+                                 "request headers exceed 8 KiB");
           co_await http::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
           break;
         }
@@ -165,7 +166,7 @@ struct admin_server::impl {
           co_await http::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
           break;
         }
-        auto res = route(parser.get());
+        auto res = answer(parser.get());
         stream.expires_after(cfg.idle_timeout);
         co_await http::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
         if (ec || !res.keep_alive())
@@ -188,17 +189,20 @@ struct admin_server::impl {
           co_return;
         continue; // e.g. EMFILE: keep serving the connections we have
       }
+      if (stopped)
+        co_return; // accepted just before stop() closed the listener
       socket.set_option(tcp::no_delay(true), ec);
       ++connections;
       net::co_spawn(ioc, session(std::move(socket)), net::detached);
     }
   }
+#pragma GCC diagnostic pop
 };
 
 caf::expected<std::unique_ptr<admin_server>> admin_server::start(server_config cfg, hooks h) {
   auto p = std::make_unique<impl>();
   p->cfg = std::move(cfg);
-  p->h = std::move(h);
+  p->routes = probe_routes(h);
   auto where = p->cfg.host + ":" + std::to_string(p->cfg.port);
   beast::error_code ec;
   auto address = net::ip::make_address(p->cfg.host, ec);
@@ -214,42 +218,63 @@ caf::expected<std::unique_ptr<admin_server>> admin_server::start(server_config c
     p->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
     return make_error(errc::listen_failed, "cannot listen on " + where + ": " + ec.message());
-  if (p->h.metrics)
-    p->requests = &prometheus::BuildCounter()
-                     .Name("troupe_admin_requests_total")
-                     .Help("Requests to the admin server, by route and status")
-                     .Register(*p->h.metrics);
+  p->bound_port = p->acceptor.local_endpoint(ec).port();
+  p->registry = h.metrics;
+  if (p->registry) {
+    try {
+      p->requests = &prometheus::BuildCounter()
+                         .Name("troupe_admin_requests_total")
+                         .Help("Requests to the admin server, by route and status")
+                         .Register(*p->registry);
+    } catch (const std::exception& e) { // a same-named family of another type
+      return make_error(errc::metrics_failed,
+                        "cannot register troupe_admin_requests_total: " + std::string{e.what()});
+    }
+  }
   net::co_spawn(p->ioc, p->listen(), net::detached);
   auto* raw = p.get();
-  p->io_thread = std::thread{[raw] {
-    try {
-      raw->ioc.run();
-    } catch (const std::exception& e) {
-      log::get("admin")->error("admin server stopped: {}", e.what());
-    }
-  }};
+  try {
+    p->io_thread = std::thread{[raw] {
+      // A handler that throws must not take the probes down with it.
+      for (;;) {
+        try {
+          raw->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log::get("admin")->error("admin I/O handler failed: {}", e.what());
+        }
+      }
+    }};
+  } catch (const std::system_error& e) {
+    return make_error(errc::unknown, "cannot start the admin I/O thread: " + std::string{e.what()});
+  }
   return std::unique_ptr<admin_server>{new admin_server{std::move(p)}};
 }
 
-admin_server::admin_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {
-}
+admin_server::admin_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 admin_server::~admin_server() {
   stop();
 }
 
 uint16_t admin_server::port() const noexcept {
-  beast::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
-  return ec ? 0 : ep.port();
+  return impl_->bound_port;
 }
 
 void admin_server::stop() {
   if (impl_->stopped.exchange(true))
     return;
-  // Stopping the context abandons every coroutine; their sockets close when
-  // the context is destroyed with this object.
-  impl_->ioc.stop();
+  // Closing the listener and every socket on the I/O thread aborts each
+  // pending operation; the coroutines then finish and run() returns, so the
+  // join below is prompt even with clients still connected.
+  net::post(impl_->ioc, [p = impl_.get()] {
+    beast::error_code ignored;
+    p->acceptor.close(ignored);
+    for (auto* socket : p->live) {
+      socket->shutdown(tcp::socket::shutdown_both, ignored);
+      socket->close(ignored);
+    }
+  });
   if (impl_->io_thread.joinable())
     impl_->io_thread.join();
 }

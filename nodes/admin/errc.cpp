@@ -1,16 +1,30 @@
 #include "nodes/admin/errc.hpp"
 
-#include <caf/make_message.hpp>
+#include "common/error_table.hpp"
 
 namespace troupe::admin {
 
-std::string_view to_string(errc code) noexcept {
-  return code == errc::listen_failed ? "listen_failed" : "unknown";
-}
+namespace {
 
+constexpr error_table<errc, 3> table{error_category,
+                                     {"unknown", "listen_failed", "metrics_failed"}};
+
+} // namespace
+
+std::string_view to_string(errc code) noexcept {
+  return table.name(code);
+}
+errc errc_from_string(std::string_view name) noexcept {
+  return table.parse(name);
+}
+caf::error make_error(errc code) {
+  return table.make(code);
+}
 caf::error make_error(errc code, std::string context) {
-  return caf::error{static_cast<uint8_t>(code), error_category,
-                    caf::make_message(std::move(context))};
+  return table.make(code, std::move(context));
+}
+bool is(const caf::error& err, errc code) noexcept {
+  return table.is(err, code);
 }
 
 } // namespace troupe::admin
