@@ -26,11 +26,13 @@ constexpr const char* echo_subject = "troupe.bench.svc.echo";
 constexpr const char* sink_subject = "troupe.bench.svc.sink";
 constexpr const char* count_subject = "bench.troupe.count";
 
-bus::transport_ptr connect(const std::string& url) {
+/// `send_asap` as the node sets it: on for its main connection (requests,
+/// replies), off for the one that carries one-way traffic.
+bus::transport_ptr connect(const std::string& url, bool send_asap) {
   bus::nats_options opts;
   opts.urls = {url};
   opts.name = "bus_rtt";
-  opts.send_asap = true;
+  opts.send_asap = send_asap;
   auto t = bus::connect_nats(opts);
   if (!t)
     throw std::runtime_error("troupe: cannot connect: " + caf::to_string(t.error()));
@@ -147,10 +149,10 @@ uint64_t remote_count(const bus::transport_ptr&, const std::string& url) {
 } // namespace
 
 int run_troupe_echo(const std::string& url) {
-  auto transport = connect(url);
+  auto transport = connect(url, true);
   auto registry = metrics::make_registry();
   caf::actor_system sys{system_config()};
-  auto bridge = bus::make_bridge(sys, transport, {"bench", "echo-node", 1 << 20, nullptr},
+  auto bridge = bus::make_bridge(sys, transport, {"bench", "echo-node", 1 << 20, nullptr, nullptr},
                                  *registry);
   auto echo = sys.spawn(echo_actor);
   auto sink = sys.spawn(sink_actor);
@@ -170,7 +172,7 @@ int run_troupe_echo(const std::string& url) {
 }
 
 std::vector<double> troupe_round_trips(const std::string& url, size_t n, size_t payload_bytes) {
-  auto transport = connect(url);
+  auto transport = connect(url, true);
   std::vector<double> out;
   {
     caf::actor_system sys{system_config()};
@@ -189,13 +191,14 @@ std::vector<double> troupe_round_trips(const std::string& url, size_t n, size_t 
 
 double troupe_throughput(const std::string& url, size_t n, size_t payload_bytes,
                          publish_path path) {
-  auto transport = connect(url);
+  auto transport = connect(url, true);
+  auto one_way = connect(url, false);
   auto registry = metrics::make_registry();
   double rate = 0;
   {
     caf::actor_system sys{system_config()};
-    auto bridge = bus::make_bridge(sys, transport, {"bench", "client-node", 1 << 20, nullptr},
-                                   *registry);
+    auto bridge = bus::make_bridge(
+        sys, transport, {"bench", "client-node", 1 << 20, nullptr, one_way}, *registry);
     remote_count(transport, url); // reset
     troupe::v1::Ping ping;
     ping.set_data(std::string(payload_bytes, 'x'));
@@ -204,7 +207,7 @@ double troupe_throughput(const std::string& url, size_t n, size_t payload_bytes,
     if (path == publish_path::direct) {
       // The hot path: the actor publishes from its own thread.
       sys.spawn([=](caf::event_based_actor*) mutable {
-        bus::publisher out{transport};
+        bus::publisher out{one_way};
         for (size_t i = 0; i < n; ++i)
           if (out.publish(sink_subject, env))
             throw std::runtime_error("publish failed");
@@ -229,6 +232,7 @@ double troupe_throughput(const std::string& url, size_t n, size_t payload_bytes,
                                + std::to_string(n) + " envelopes arrived");
     caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
   }
+  (void) one_way->drain(2000ms);
   (void) transport->drain(2000ms);
   return rate;
 }

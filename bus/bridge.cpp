@@ -82,7 +82,7 @@ bridge_impl_actor::behavior_type bridge(self_ptr self, transport_ptr transport,
   st.transport = std::move(transport);
   st.config = std::move(config);
   st.traffic = std::make_shared<traffic_counters>(metrics);
-  st.out.emplace(st.transport, st.traffic);
+  st.out.emplace(st.config.one_way ? st.config.one_way : st.transport, st.traffic);
   st.client.emplace(st.transport,
                     request_options{st.config.max_envelope_bytes, st.config.keys, metrics});
   self->set_down_handler([self](const caf::down_msg& dm) {

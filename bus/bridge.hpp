@@ -66,6 +66,11 @@ struct bridge_config {
   std::string node;
   size_t max_envelope_bytes = 1 << 20; // 0: no limit
   std::shared_ptr<const principal_keys> keys; // may be null: then any principal is refused
+  /// Where one-way publishes go: a connection without send_asap batches
+  /// bursts (events, stream chunks) that would otherwise cost a write each.
+  /// Null: the main transport. One-way messages are then not ordered with
+  /// replies; a protocol that needs that order carries sequence numbers.
+  transport_ptr one_way;
 };
 
 /// Spawns the bridge. Counters troupe_bus_published_total,

@@ -71,7 +71,7 @@ struct sub_context {
   bool completed = false;
 };
 
-void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+void on_message(natsConnection*, natsSubscription* sub, natsMsg* msg, void* closure) {
   auto* ctx = static_cast<sub_context*>(closure);
   ctx->delivery_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
   try {
@@ -86,6 +86,9 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
               data && len > 0 ? std::string_view{data, static_cast<size_t>(len)}
                               : std::string_view{},
               std::move(owner)};
+    int queued = 0;
+    if (natsSubscription_GetPending(sub, &queued, nullptr) == NATS_OK && queued > 0)
+      m.pending = static_cast<size_t>(queued);
     ctx->handler(std::move(m));
   } catch (const std::exception& e) {
     log::get("bus")->error("handler for '{}' threw: {}", ctx->subject, e.what());
@@ -119,6 +122,9 @@ struct nats_transport::impl {
   prometheus::Gauge* connected_gauge = nullptr;
   prometheus::Counter* disconnects = nullptr;
   prometheus::Counter* reconnects = nullptr;
+  prometheus::Counter* slow_consumers = nullptr;
+  int pending_msgs_limit = 0;
+  int pending_bytes_limit = 0;
 
   std::mutex closed_mtx;
   std::condition_variable closed_cv;
@@ -193,6 +199,24 @@ struct nats_transport::impl {
     natsConnection_GetConnectedUrl(nc, url, sizeof(url));
     self->log->info("nats '{}': reconnected to {}", self->label, url);
     self->set_state(link_state::connected);
+  }
+
+  /// nats.c drops messages for a subscription whose handler falls behind
+  /// its pending limits; it reports that here, once per episode.
+  static void on_async_error(natsConnection*, natsSubscription* sub, natsStatus err,
+                             void* closure) {
+    auto* self = static_cast<impl*>(closure);
+    if (err != NATS_SLOW_CONSUMER) {
+      self->log->warn("nats '{}': {}", self->label, natsStatus_GetText(err));
+      return;
+    }
+    if (self->slow_consumers)
+      self->slow_consumers->Increment();
+    int64_t dropped = 0;
+    if (sub != nullptr)
+      (void) natsSubscription_GetDropped(sub, &dropped);
+    self->log->warn("nats '{}': slow consumer on '{}', messages dropped so far: {}", self->label,
+                    sub != nullptr ? natsSubscription_GetSubject(sub) : "?", dropped);
   }
 
   static void on_closed(natsConnection*, void* closure) {
@@ -298,7 +322,9 @@ caf::expected<subscription_ptr> nats_transport::subscribe(const std::string& sub
     return make_error(errc::not_connected, std::move(why));
   }
   ctx->self = ctx;
-  s = natsSubscription_SetOnCompleteCB(sub, on_sub_complete, ctx.get());
+  s = natsSubscription_SetPendingLimits(sub, impl_->pending_msgs_limit, impl_->pending_bytes_limit);
+  if (s == NATS_OK)
+    s = natsSubscription_SetOnCompleteCB(sub, on_sub_complete, ctx.get());
   if (s != NATS_OK) {
     // Closed between the two calls (the connection went away): no completion
     // will be reported, so the context is deliberately kept (ctx->self) in
@@ -405,11 +431,18 @@ void register_metrics(nats_transport::impl& d, prometheus::Registry& reg,
                         .Help("Successful NATS reconnects")
                         .Register(reg)
                         .Add(labels);
+    d.slow_consumers = &prometheus::BuildCounter()
+                            .Name("troupe_nats_slow_consumer_total")
+                            .Help("Times a subscription fell behind its pending limits and the "
+                                  "client dropped messages")
+                            .Register(reg)
+                            .Add(labels);
   } catch (const std::exception& e) {
     // A clash in the registry must not keep the node off the bus.
     d.connected_gauge = nullptr;
     d.disconnects = nullptr;
     d.reconnects = nullptr;
+    d.slow_consumers = nullptr;
     d.log->error("nats '{}': cannot register metrics: {}", label, e.what());
   }
 }
@@ -422,6 +455,11 @@ caf::expected<std::shared_ptr<nats_transport>> connect_nats(const nats_options& 
     return make_error(errc::not_connected, "no NATS URLs configured");
   auto d = std::make_shared<nats_transport::impl>();
   d->label = opts.name.empty() ? std::string{"default"} : opts.name;
+  auto to_int = [](size_t v) {
+    return static_cast<int>(std::min<size_t>(v, std::numeric_limits<int>::max()));
+  };
+  d->pending_msgs_limit = to_int(opts.pending_msgs_limit);
+  d->pending_bytes_limit = to_int(opts.pending_bytes_limit);
   auto fail = [&](natsStatus s, std::string_view step) -> caf::error {
     return make_error(errc::not_connected, "cannot connect to NATS at " + join(opts.urls) + " ("
                                                + std::string{step} + "): " + last_error_text(s));
@@ -452,7 +490,9 @@ caf::expected<std::shared_ptr<nats_transport>> connect_nats(const nats_options& 
              != NATS_OK
       || (s = natsOptions_SetReconnectedCB(o, nats_transport::impl::on_reconnected, d.get()))
              != NATS_OK
-      || (s = natsOptions_SetClosedCB(o, nats_transport::impl::on_closed, d.get())) != NATS_OK)
+      || (s = natsOptions_SetClosedCB(o, nats_transport::impl::on_closed, d.get())) != NATS_OK
+      || (s = natsOptions_SetErrorHandler(o, nats_transport::impl::on_async_error, d.get()))
+             != NATS_OK)
     return fail(s, "options");
   if (metrics != nullptr)
     register_metrics(*d, *metrics, d->label);

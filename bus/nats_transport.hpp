@@ -40,6 +40,12 @@ struct nats_options {
   /// Sends each publish immediately instead of batching: ~4x lower
   /// request/reply latency for ~5x lower bulk throughput (STACK.md).
   bool send_asap = true;
+  /// What one subscription may hold while its handler catches up; past
+  /// either limit the client drops messages, counted as
+  /// troupe_nats_slow_consumer_total and logged. nats.c's defaults (64k
+  /// messages) drop under a burst a loaded two-core node can take.
+  size_t pending_msgs_limit = 1'000'000;
+  size_t pending_bytes_limit = size_t{256} << 20;
 };
 
 class nats_transport final : public transport {

@@ -28,6 +28,10 @@ struct message {
   std::string_view reply;
   std::string_view data;
   std::shared_ptr<const void> owner;
+  /// Messages of the same subscription already waiting behind this one (a
+  /// hint, 0 when unknown): a handler may hold work back while more is queued
+  /// and hand it on as a batch, waking its consumer once instead of per message.
+  size_t pending = 0;
 };
 
 using message_handler = std::function<void(message)>;

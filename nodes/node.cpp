@@ -132,6 +132,17 @@ int run_node(const config::node_config& cfg) {
     lg->error("cannot connect to NATS: {}", describe(transport.error()));
     return 1;
   }
+  // One-way traffic (events, stream chunks, heartbeats) gets a connection of
+  // its own without send_asap: bursts leave in batches instead of a write
+  // each, and requests on the main connection keep their latency.
+  auto stream_opts = nats_options_of(cfg);
+  stream_opts.name += "-stream";
+  stream_opts.send_asap = false;
+  auto one_way = bus::connect_nats(stream_opts, registry.get());
+  if (!one_way) {
+    lg->error("cannot connect to NATS: {}", describe(one_way.error()));
+    return 1;
+  }
   if (cfg.database.migrate_on_start) {
     auto report = storage::migrate(cfg.database.url, storage::builtin_migrations(), 30s);
     if (!report) {
@@ -163,7 +174,8 @@ int run_node(const config::node_config& cfg) {
   {
     caf::actor_system sys{sys_cfg};
     auto ctx = std::make_shared<node_context>(cfg, *transport);
-    bus::bridge_config bcfg{cfg.node.cluster, cfg.node.id, cfg.bus.max_envelope_bytes, *keys};
+    bus::bridge_config bcfg{cfg.node.cluster, cfg.node.id, cfg.bus.max_envelope_bytes, *keys,
+                            *one_way};
     auto bridge = bus::make_bridge(sys, *transport, bcfg, *registry);
     auto store = storage::make_storage_actor(sys, cfg.database.url, cfg.database.connect_timeout);
 
@@ -240,8 +252,9 @@ int run_node(const config::node_config& cfg) {
     }
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-    if (auto err = (*transport)->drain(std::max(remaining / 2, std::chrono::milliseconds{100})))
-      lg->warn("NATS drain: {}", describe(err));
+    for (auto* t : {&*one_way, &*transport})
+      if (auto err = (*t)->drain(std::max(remaining / 4, std::chrono::milliseconds{100})))
+        lg->warn("NATS drain: {}", describe(err));
     caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);

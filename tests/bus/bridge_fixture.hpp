@@ -94,7 +94,7 @@ public:
     auto k = std::make_shared<bus::principal_keys>();
     REQUIRE_FALSE(k->add("k1", std::string(32, 'K')));
     keys = k;
-    bridge = bus::make_bridge(sys, transport, {"test", "n1", max_bytes, keys}, registry);
+    bridge = bus::make_bridge(sys, transport, {"test", "n1", max_bytes, keys, nullptr}, registry);
   }
 
   ~bridge_fixture() {
