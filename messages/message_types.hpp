@@ -6,7 +6,9 @@
 
 #include <caf/all.hpp>
 
+#include "troupe/v1/chat.pb.h"
 #include "troupe/v1/envelope.pb.h"
+#include "troupe/v1/inference.pb.h"
 #include "troupe/v1/node.pb.h"
 #include "troupe/v1/principal.pb.h"
 #include "troupe/v1/turn_event.pb.h"
