@@ -33,6 +33,9 @@ enum class value_rule : std::uint8_t {
   database_url, ///< E005
   log_level,    ///< E012
   key_file,     ///< E014, and resolved against the config file's folder
+  readable_file, ///< E014 (any size), resolved like key_file
+  path,         ///< E016 like text, resolved like key_file; need not exist yet
+  text,         ///< E016: no control characters, at most 512 bytes
   host,         ///< host name or IP address, E005; empty is E006
 };
 

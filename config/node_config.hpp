@@ -71,6 +71,61 @@ struct bus_settings {
   bool operator==(const bus_settings&) const = default;
 };
 
+struct gateway_settings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::uint32_t io_threads = 2;
+  std::size_t max_body_bytes = std::size_t{1} << 20;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::uint32_t max_connections = 1024;
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds turn_timeout{120};
+  /// Requests per second per principal; 0 turns the limit off.
+  std::uint32_t rate_limit_per_s = 10;
+  std::uint32_t rate_limit_burst = 20;
+
+  bool operator==(const gateway_settings&) const = default;
+};
+
+struct auth_settings {
+  /// "required": every /v1 request carries a JWT or an API key. "dev": no
+  /// authentication at all, everyone is dev_tenant/dev_user (logged loudly).
+  std::string mode = "required";
+  std::string dev_tenant = "default";
+  std::string dev_user = "dev";
+  std::string jwt_hs256_secret_file;
+  std::string jwt_ed25519_public_key_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::chrono::seconds jwt_leeway{30};
+  std::chrono::seconds api_key_cache_ttl{30};
+
+  bool operator==(const auth_settings&) const = default;
+};
+
+struct inference_settings {
+  /// AES-256-GCM key for provider keys at rest; created (mode 0600) on first
+  /// start. Empty: .troupe/master.key under the working folder.
+  std::string master_key_file;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::seconds request_timeout{120};
+  std::uint32_t max_retries = 3;
+  std::chrono::milliseconds retry_backoff{500};
+  std::chrono::seconds registry_refresh{10};
+
+  bool operator==(const inference_settings&) const = default;
+};
+
+struct session_settings {
+  /// A session actor with no turn for this long is passivated.
+  std::chrono::seconds idle_timeout{600};
+  /// How many earlier messages a turn sends to the model.
+  std::uint32_t max_history_messages = 200;
+
+  bool operator==(const session_settings&) const = default;
+};
+
 struct supervision_settings {
   std::uint32_t max_restarts = 5;
   std::chrono::seconds window{30};
@@ -93,6 +148,10 @@ struct node_config {
   database_settings database;
   admin_settings admin;
   bus_settings bus;
+  gateway_settings gateway;
+  auth_settings auth;
+  inference_settings inference;
+  session_settings session;
   supervision_settings supervision;
   log_settings log;
 

@@ -12,7 +12,7 @@ std::string describe(const problem& p) {
 }
 
 std::span<const code_info> all_codes() noexcept {
-  static constexpr std::array<code_info, 14> table{{
+  static constexpr std::array<code_info, 16> table{{
       {codes::unknown_key, "unknown section or key"},
       {codes::wrong_type, "value has the wrong TOML type"},
       {codes::out_of_range, "number out of its allowed range"},
@@ -26,7 +26,9 @@ std::span<const code_info> all_codes() noexcept {
       {codes::duplicate_role, "role listed twice"},
       {codes::invalid_log_setting, "invalid log level or format"},
       {codes::inconsistent_values, "values contradict each other"},
-      {codes::bad_key_file, "principal key file unreadable or too short"},
+      {codes::bad_key_file, "key file unreadable or too short"},
+      {codes::invalid_choice, "value is not one of the accepted words"},
+      {codes::invalid_text, "text with control characters, or too long"},
   }};
   return table;
 }

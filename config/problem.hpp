@@ -9,7 +9,7 @@
 namespace troupe::config {
 
 struct problem {
-  /// "E001".."E014".
+  /// "E001".."E016".
   std::string code;
   /// What is wrong and, where it helps, what would be accepted.
   std::string message;
@@ -36,6 +36,8 @@ inline constexpr std::string_view duplicate_role = "E011";
 inline constexpr std::string_view invalid_log_setting = "E012";
 inline constexpr std::string_view inconsistent_values = "E013";
 inline constexpr std::string_view bad_key_file = "E014";
+inline constexpr std::string_view invalid_choice = "E015";
+inline constexpr std::string_view invalid_text = "E016";
 } // namespace codes
 
 struct code_info {

@@ -40,7 +40,8 @@ public:
       state_.origins[&key_] = value_.at;
       return;
     }
-    if (key_.rule == value_rule::key_file)
+    if (key_.rule == value_rule::key_file || key_.rule == value_rule::readable_file
+        || key_.rule == value_rule::path)
       *text = resolve(*text);
     if (auto bad = rule_issue(*text)) {
       add(*bad, value_.items.front().at);
@@ -196,7 +197,13 @@ private:
     case value_rule::log_level:
       return check_log_level(text);
     case value_rule::key_file:
-      return check_key_file(text);
+      return check_key_file(name_, text, true);
+    case value_rule::readable_file:
+      return check_key_file(name_, text, false);
+    case value_rule::path:
+      return check_text(name_, text, 4096);
+    case value_rule::text:
+      return check_text(name_, text, 512);
     case value_rule::host:
       return check_host(name_, text);
     }

@@ -219,9 +219,21 @@ std::optional<issue> check_log_level(std::string_view value) {
   return std::nullopt;
 }
 
-std::optional<issue> check_key_file(const std::string& path) {
+std::optional<issue> check_text(std::string_view key, std::string_view value, size_t max_bytes) {
+  if (value.size() > max_bytes)
+    return issue{codes::invalid_text, std::string{key} + " is longer than "
+                                          + std::to_string(max_bytes) + " bytes"};
+  for (unsigned char c : value)
+    if (c < 0x20 || c == 0x7f)
+      return issue{codes::invalid_text,
+                   std::string{key} + " " + printable(value) + " holds control characters"};
+  return std::nullopt;
+}
+
+std::optional<issue> check_key_file(std::string_view key, const std::string& path,
+                                    bool hmac_key) {
   namespace fs = std::filesystem;
-  std::string name = "bus.principal_key_file " + printable(path);
+  std::string name = std::string{key} + " " + printable(path);
   std::error_code ec;
   auto st = fs::status(path, ec);
   if (ec || !fs::exists(st))
@@ -236,7 +248,7 @@ std::optional<issue> check_key_file(const std::string& path) {
   if (!in)
     return issue{codes::bad_key_file,
                  name + " cannot be opened: " + std::generic_category().message(errno)};
-  if (size < min_key_bytes)
+  if (hmac_key && size < min_key_bytes)
     return issue{codes::bad_key_file,
                  name + " holds " + std::to_string(size) + " bytes; an HMAC key needs at least 32"};
   return std::nullopt;

@@ -29,8 +29,12 @@ std::optional<issue> check_database_url(std::string_view value);
 /// A level spdlog knows, the same rule troupe::log::configure applies (E012).
 std::optional<issue> check_log_level(std::string_view value);
 
-/// A regular, readable file of at least 32 bytes (E014).
-std::optional<issue> check_key_file(const std::string& path);
+/// No control characters and at most `max_bytes` (E016).
+std::optional<issue> check_text(std::string_view key, std::string_view value, size_t max_bytes);
+
+/// A regular, readable file (E014); an HMAC key also holds at least 32 bytes.
+/// `key` names the setting in the message.
+std::optional<issue> check_key_file(std::string_view key, const std::string& path, bool hmac_key);
 
 /// `value` quoted for a message: control characters escaped, long values
 /// shortened, so a hostile value cannot garble a terminal or a log line.

@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "config/detail/checks.hpp"
 #include "config/problem.hpp"
 
 namespace troupe::config::detail {
@@ -24,6 +25,16 @@ public:
     if (c.bus.require_principal && c.bus.principal_key_file.empty())
       missing({"bus", "require_principal"}, {"bus", "principal_key_file"},
               "bus.require_principal = true needs bus.principal_key_file");
+    if (c.auth.mode != "required" && c.auth.mode != "dev" && !rejected({"auth", "mode"})) {
+      const auto* at = origin_of({"auth", "mode"});
+      state_.problems.add(codes::invalid_choice,
+                          "auth.mode " + printable(c.auth.mode) + " is neither \"required\" nor \"dev\"",
+                          at ? *at : whole_);
+    }
+    if (c.gateway.port != 0 && c.gateway.port == c.admin.port && c.gateway.host == c.admin.host)
+      inconsistent({"gateway", "port"}, {"admin", "port"},
+                   "gateway.port and admin.port are both " + std::to_string(c.admin.port)
+                       + " on " + c.admin.host);
     if (c.supervision.backoff_initial > c.supervision.backoff_max)
       inconsistent({"supervision", "backoff_initial_ms"}, {"supervision", "backoff_max_ms"},
                    "supervision.backoff_initial_ms ("

@@ -15,9 +15,9 @@ bool mentions(const problem& p, const std::string& text) {
 
 } // namespace
 
-TEST_CASE("the code table lists E001 to E014 in order, each with a summary", "[config][codes]") {
+TEST_CASE("the code table lists E001 to E016 in order, each with a summary", "[config][codes]") {
   auto table = all_codes();
-  REQUIRE(table.size() == 14);
+  REQUIRE(table.size() == 16);
   for (std::size_t i = 0; i < table.size(); ++i) {
     auto number = std::to_string(i + 1);
     auto expected = "E" + std::string(3 - number.size(), '0') + number;
@@ -293,4 +293,35 @@ TEST_CASE("E014: a principal key file that is missing, not a file, or shorter th
   CHECK(only_problem(too_short).code == "E014");
   CHECK(mentions(only_problem(too_short), "holds 31 bytes"));
   CHECK(with_key(good_key).ok());
+}
+
+TEST_CASE("E014: an Ed25519 public key file must exist but may be short; a JWT secret needs 32 bytes",
+          "[config][codes]") {
+  temp_dir dir;
+  auto pem = dir.write("ed.pem", "short");
+  auto secret = dir.write("hs.key", std::string(16, 's'));
+  CHECK(load(minimal + "[auth]\njwt_ed25519_public_key_file = \"" + pem + "\"\n").ok());
+  auto missing = load(minimal + "[auth]\njwt_ed25519_public_key_file = \""
+                      + (dir.path() / "none.pem").string() + "\"\n");
+  CHECK(only_problem(missing).code == "E014");
+  CHECK(mentions(only_problem(missing), "auth.jwt_ed25519_public_key_file"));
+  auto short_secret = load(minimal + "[auth]\njwt_hs256_secret_file = \"" + secret + "\"\n");
+  CHECK(only_problem(short_secret).code == "E014");
+  CHECK(mentions(only_problem(short_secret), "auth.jwt_hs256_secret_file"));
+}
+
+TEST_CASE("E015: auth.mode is required or dev", "[config][codes]") {
+  auto r = load(minimal + "[auth]\nmode = \"open\"\n");
+  CHECK(only_problem(r).code == "E015");
+  CHECK(only_problem(r).where == "troupe.toml:4:8");
+  CHECK(load(minimal + "[auth]\nmode = \"dev\"\n").ok());
+  CHECK(only_problem(load(minimal, {{"TROUPE_AUTH_MODE", "none"}})).code == "E015");
+}
+
+TEST_CASE("E016: free text with control characters or too long", "[config][codes]") {
+  auto r = load(minimal, {{"TROUPE_AUTH_JWT_ISSUER", "iss\x01"}});
+  CHECK(only_problem(r).code == "E016");
+  CHECK(only_problem(load(minimal, {{"TROUPE_AUTH_JWT_AUDIENCE", std::string(513, 'a')}})).code
+        == "E016");
+  CHECK(load(minimal, {{"TROUPE_AUTH_JWT_ISSUER", "https://issuer.example/"}}).ok());
 }

@@ -119,7 +119,7 @@ TEST_CASE("every integer key's range fits its member and holds its default", "[c
 
 TEST_CASE("every key is known once and its section in the list of sections", "[config][example]") {
   auto sections = known_sections();
-  CHECK(sections.size() == 7);
+  CHECK(sections.size() == 11);
   for (const auto& key : known_keys()) {
     INFO(qualified_name(key));
     CHECK(find_key(key.section, key.name) == &key);
