@@ -27,7 +27,9 @@ start_nats() {
     echo "troupe: port $nats_port is taken; set TROUPE_NATS_URL to use that server, or TROUPE_LOCAL_NATS_PORT" >&2
     return 1
   fi
-  nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$state/nats/js" >"$state/nats/server.log" 2>&1 &
+  # Its own session: Ctrl-C reaches the node first, which drains into a
+  # live server; cleanup stops the server after the node.
+  setsid nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$state/nats/js" >"$state/nats/server.log" 2>&1 &
   echo $! >"$state/nats/pid"
   wait_port "$nats_port" || { echo "troupe: nats-server did not start, see $state/nats/server.log" >&2; return 1; }
   export TROUPE_NATS_URL="nats://127.0.0.1:$nats_port"
@@ -43,7 +45,7 @@ start_pg() {
   fi
   install -d -o "$pg_owner" "$state/pg/sock"
   touch "$state/pg/server.log" && chown "$pg_owner" "$state/pg/server.log"
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$data" -l "$state/pg/server.log" -w -t 30 start \
+  setsid "${as_pg[@]}" "$pgbin/pg_ctl" -D "$data" -l "$state/pg/server.log" -w -t 30 start \
     -o "-p $pg_port -k $state/pg/sock -c listen_addresses=127.0.0.1" >/dev/null \
     || { echo "troupe: PostgreSQL did not start, see $state/pg/server.log" >&2; return 1; }
   "${as_pg[@]}" "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \
