@@ -2,7 +2,7 @@
 # of the transport layer (bus/transport.cmake).
 troupe_add_component(NAME bus
   SOURCES subjects.cpp principal.cpp envelope_codec.cpp envelope_check.cpp reply_router.cpp
-          request_client.cpp inbound.cpp publisher.cpp bridge.cpp
+          request_client.cpp inbound.cpp publisher.cpp ping.cpp bridge.cpp
   DEPS troupe_bus_transport troupe_messages troupe_common OpenSSL::Crypto prometheus-cpp::core)
 
 set(_bus_tests ${PROJECT_SOURCE_DIR}/tests/bus)

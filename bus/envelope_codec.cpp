@@ -1,6 +1,7 @@
 #include "bus/envelope_codec.hpp"
 
 #include <array>
+#include <caf/message.hpp>
 #include <atomic>
 #include <openssl/rand.h>
 
@@ -57,6 +58,38 @@ troupe::v1::Envelope error_reply(const troupe::v1::Envelope& request, errc code,
   err.set_message(std::move(message));
   err.set_component(std::string{component_name});
   return make_reply(request, err);
+}
+
+troupe::v1::Envelope error_reply(const troupe::v1::Envelope& request, troupe::v1::Error error) {
+  return make_reply(request, error);
+}
+
+troupe::v1::Error error_payload(const caf::error& err) {
+  troupe::v1::Error out;
+  std::string context;
+  if (err && err.context().match_elements<std::string>())
+    context = err.context().get_as<std::string>(0);
+  if (!err || err.category() != error_category) {
+    out.set_component(err ? caf::to_string(err.category()) : std::string{component_name});
+    out.set_code(err ? std::to_string(err.code()) : std::string{"unknown"});
+    out.set_message(context);
+    return out;
+  }
+  auto code = static_cast<errc>(err.code());
+  // "component/code: text", as error_of wrote it for a code it does not know.
+  auto slash = context.find('/');
+  auto colon = context.find(": ");
+  if (code == errc::unknown && slash != std::string::npos && colon != std::string::npos
+      && slash < colon) {
+    out.set_component(context.substr(0, slash));
+    out.set_code(context.substr(slash + 1, colon - slash - 1));
+    out.set_message(context.substr(colon + 2));
+    return out;
+  }
+  out.set_component(std::string{component_name});
+  out.set_code(std::string{to_string(code)});
+  out.set_message(context);
+  return out;
 }
 
 bool is_error(const troupe::v1::Envelope& env) noexcept {

@@ -33,6 +33,17 @@ inline constexpr std::string_view error_type_name = "troupe.v1.Error";
 [[nodiscard]] troupe::v1::Envelope error_reply(const troupe::v1::Envelope& request, errc code,
                                                std::string message);
 
+/// The error answer to `request` with any component's code: how modules
+/// above the bus (session, inference) answer with their own stable codes.
+[[nodiscard]] troupe::v1::Envelope error_reply(const troupe::v1::Envelope& request,
+                                               troupe::v1::Error error);
+
+/// The troupe.v1.Error a caf::error stands for, the inverse of error_of: a
+/// remote error that passed through keeps its component and code (so a
+/// session can hand an inference error on to the gateway unchanged); a bus
+/// error is component "bus"; any other category is its name and code number.
+[[nodiscard]] troupe::v1::Error error_payload(const caf::error& err);
+
 /// True when `env` carries a troupe.v1.Error.
 [[nodiscard]] bool is_error(const troupe::v1::Envelope& env) noexcept;
 

@@ -189,6 +189,7 @@ message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
                                   : std::make_shared<replier>(transport, reply_to, env->id(),
                                                               env->deadline_unix_ms(), counters);
       in.reply_subject = std::move(reply_to);
+      in.subject.assign(msg.subject.data(), msg.subject.size());
       in.env = std::move(*env);
       batch->items.push_back(std::move(in));
     }

@@ -83,6 +83,7 @@ private:
 /// `reply->expected()` says whether anyone waits for an answer.
 struct inbound {
   troupe::v1::Envelope env;
+  std::string subject; // what it arrived on: tells a wildcard server's targets apart
   std::string reply_subject;
   std::shared_ptr<replier> reply;
 };

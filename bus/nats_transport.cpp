@@ -207,7 +207,8 @@ struct nats_transport::impl {
                              void* closure) {
     auto* self = static_cast<impl*>(closure);
     if (err != NATS_SLOW_CONSUMER) {
-      self->log->warn("nats '{}': {}", self->label, natsStatus_GetText(err));
+      // Closing and reconnects are reported by their own callbacks.
+      self->log->debug("nats '{}': {}", self->label, natsStatus_GetText(err));
       return;
     }
     if (self->slow_consumers)

@@ -17,6 +17,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::Envelope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::Heartbeat)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::NodeInfo)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::TurnEvent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<troupe::v1::ChatMessage>)
 
 namespace troupe {
 

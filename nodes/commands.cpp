@@ -46,16 +46,24 @@ int cmd_config_validate(const std::string& file) {
   return 0;
 }
 
-int cmd_migrate(const std::string& config_file, const std::string& database_url) {
+std::optional<config::node_config> load_database_config(const std::string& config_file,
+                                                        const std::string& database_url) {
   auto env = config::troupe_environment();
   if (!database_url.empty())
     env["TROUPE_DATABASE_URL"] = database_url;
   auto loaded = config_file.empty() ? config::defaults(env) : config::load_file(config_file, env);
   if (!loaded.ok()) {
     print_problems(loaded);
-    return 1;
+    return std::nullopt;
   }
-  auto report = storage::migrate(loaded.config.database.url, storage::builtin_migrations(),
+  return std::move(loaded.config);
+}
+
+int cmd_migrate(const std::string& config_file, const std::string& database_url) {
+  auto cfg = load_database_config(config_file, database_url);
+  if (!cfg)
+    return 1;
+  auto report = storage::migrate(cfg->database.url, storage::builtin_migrations(),
                                  std::chrono::seconds{30});
   if (!report) {
     std::cerr << "troupe migrate: " << describe(report.error()) << "\n";

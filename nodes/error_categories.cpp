@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "actors/gateway/identity/errc.hpp"
+#include "actors/inference/errc.hpp"
 #include "actors/supervision/errc.hpp"
 #include "bus/errc.hpp"
 #include "nodes/errc.hpp"
@@ -32,6 +34,8 @@ renderers() {
     all{{bus::error_category, renderer<bus::errc>()},
         {storage::error_category, renderer<storage::errc>()},
         {supervision::error_category, renderer<supervision::errc>()},
+        {gateway::identity::error_category, renderer<gateway::identity::errc>()},
+        {inference::error_category, renderer<inference::errc>()},
         {node::error_category, renderer<node::errc>()}};
   return all;
 }

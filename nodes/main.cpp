@@ -2,7 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "nodes/apikey_command.hpp"
 #include "nodes/commands.hpp"
+#include "nodes/provider_command.hpp"
 #include "nodes/version.hpp"
 
 int main(int argc, char** argv) {
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
   migrate->add_option("-c,--config", migrate_config, "Node config file (TOML)");
   migrate->add_option("--database-url", migrate_url,
                       "PostgreSQL URL (overrides the config and TROUPE_DATABASE_URL)");
+
+  troupe::node::add_apikey_commands(app);
+  troupe::node::add_registry_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 

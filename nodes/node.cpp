@@ -1,5 +1,6 @@
 #include "nodes/node.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <iterator>
@@ -19,6 +20,8 @@
 #include "nodes/error_categories.hpp"
 #include "nodes/node_context.hpp"
 #include "nodes/role_service.hpp"
+#include "nodes/chat_roles.hpp"
+#include "nodes/secret_file.hpp"
 #include "storage/migrations.hpp"
 #include "storage/storage_actor.hpp"
 
@@ -49,14 +52,34 @@ bus::nats_options nats_options_of(const config::node_config& cfg) {
   return o;
 }
 
-caf::expected<std::shared_ptr<const bus::principal_keys>> load_keys(const config::bus_settings& b) {
+/// Where a node with the gateway or session role keeps its principal key
+/// when the config names none: right for nodes sharing a folder on one machine.
+constexpr const char* default_principal_key = ".troupe/principal.key";
+
+caf::expected<std::shared_ptr<const bus::principal_keys>>
+load_keys(const config::node_config& cfg) {
+  const auto& b = cfg.bus;
   auto keys = std::make_shared<bus::principal_keys>();
-  if (b.principal_key_file.empty())
+  auto needs = [&](config::role r) {
+    return std::find(cfg.node.roles.begin(), cfg.node.roles.end(), r) != cfg.node.roles.end();
+  };
+  std::string secret;
+  if (!b.principal_key_file.empty()) {
+    std::ifstream in{b.principal_key_file, std::ios::binary};
+    secret.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+    if (!in.good() && !in.eof())
+      return make_error(errc::startup_failed, "cannot read " + b.principal_key_file);
+  } else if (needs(config::role::gateway) || needs(config::role::session)) {
+    auto made = read_or_create_secret(default_principal_key, bus::principal_keys::min_secret_bytes);
+    if (!made)
+      return made.error();
+    log::get("node")->warn("bus.principal_key_file is not set: principals are signed with {} "
+                           "(fine on one machine; a cluster across machines needs one shared key)",
+                           default_principal_key);
+    secret = std::move(*made);
+  } else {
     return std::shared_ptr<const bus::principal_keys>{keys};
-  std::ifstream in{b.principal_key_file, std::ios::binary};
-  std::string secret{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  if (!in.good() && !in.eof())
-    return make_error(errc::startup_failed, "cannot read " + b.principal_key_file);
+  }
   if (auto err = keys->add(b.principal_key_id, secret))
     return err;
   return std::shared_ptr<const bus::principal_keys>{keys};
@@ -152,7 +175,7 @@ int run_node(const config::node_config& cfg) {
     lg->info("database schema at version {} ({} migration(s) applied now)",
              report->schema_version, report->applied.size());
   }
-  auto keys = load_keys(cfg.bus);
+  auto keys = load_keys(cfg);
   if (!keys) {
     lg->error("principal keys: {}", describe(keys.error()));
     return 1;
@@ -184,12 +207,24 @@ int run_node(const config::node_config& cfg) {
     std::vector<supervision::child_spec> top;
     top.push_back(supervision::supervisor_child(
       "system", policy, {control_child(ctx, bridge, store)}, registry.get()));
+    auto chat = chat_roles::prepare(
+        {cfg, *transport, *one_way, *keys, bridge, *registry}, sys);
+    if (!chat) {
+      lg->error("cannot start: {}", describe(chat.error()));
+      caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+      return 1;
+    }
     for (auto r : cfg.node.roles) {
       std::string role{config::to_string(r)};
-      role_service_args args{cfg.node.id, role, *subjects.svc(role), cfg.bus.require_principal,
-                             bridge};
-      top.push_back(supervision::supervisor_child(role, policy, {role_service_child(args)},
-                                                  registry.get()));
+      auto children = (*chat)->children(r);
+      if (children.empty()) {
+        role_service_args args{cfg.node.id, role, *subjects.svc(role),
+                               cfg.bus.require_principal, bridge};
+        children.push_back(role_service_child(args));
+      }
+      top.push_back(
+          supervision::supervisor_child(role, policy, std::move(children), registry.get()));
     }
     auto root = supervision::make_supervisor(sys, "root", policy, std::move(top), registry.get());
     ctx->set_root(root);
@@ -229,6 +264,15 @@ int run_node(const config::node_config& cfg) {
       lg->info("node '{}' up: admin http://{}:{} (roles: {})", cfg.node.id, cfg.admin.host,
                (*admin)->port(), nlohmann::json(health_json(*ctx)["roles"]).dump());
     }
+    if (exit_code == 0) {
+      if (auto url = (*chat)->start_gateway(sys); !url) {
+        lg->error("{}", describe(url.error()));
+        fatal = true;
+        exit_code = 1;
+      } else if (!url->empty()) {
+        lg->info("gateway: {} (POST /v1/chat, /v1/chat/completions)", *url);
+      }
+    }
 
     int sig = exit_code == 0 ? wait_for_shutdown(fatal) : 0;
     auto deadline = std::chrono::steady_clock::now() + cfg.node.shutdown_timeout;
@@ -241,6 +285,7 @@ int run_node(const config::node_config& cfg) {
       exit_code = 2;
     }
     // Stop accepting work first, then let in-flight messages finish.
+    (*chat)->stop();
     {
       caf::scoped_actor self{sys};
       self->monitor(root);

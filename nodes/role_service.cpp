@@ -1,6 +1,7 @@
 #include "nodes/role_service.hpp"
 
 #include "bus/envelope_codec.hpp"
+#include "bus/ping.hpp"
 #include "common/logging.hpp"
 #include "nodes/errc.hpp"
 
@@ -17,22 +18,10 @@ using self_ptr = role_service_actor::stateful_pointer<role_service_state>;
 
 void answer(self_ptr self, bus::inbound& in) {
   auto& st = self->state;
-  if (in.env.payload_type() != "troupe.v1.Ping") {
+  if (!bus::answer_ping(in, st.args.node_id))
     (void) in.reply->send(bus::error_reply(in.env, bus::errc::unknown_type,
                                            "role '" + st.args.role + "' does not handle "
                                              + in.env.payload_type()));
-    return;
-  }
-  auto ping = bus::payload_as<troupe::v1::Ping>(in.env);
-  if (!ping) {
-    (void) in.reply->send(bus::error_reply(in.env, bus::errc::malformed, "bad Ping payload"));
-    return;
-  }
-  troupe::v1::Pong pong;
-  pong.set_seq(ping->seq());
-  pong.set_data(std::move(*ping->mutable_data()));
-  pong.set_node_id(st.args.node_id);
-  (void) in.reply->send(bus::make_reply(in.env, pong));
 }
 
 role_service_actor::behavior_type role_service(self_ptr self, role_service_args args) {

@@ -33,7 +33,9 @@ template <class T> using callback = std::function<void(result<T>)>;
 
 struct turn_input {
   troupe::v1::Principal principal; // who asks: set by the authenticator, never by the client
-  std::string session_id;          // empty: create a new session
+  std::string session_id;          // empty: create a new session (unless session_key is set)
+  std::string session_key;         // OpenAI route: the client's own name for a session (the
+                                   // `user` field); finds or creates that session
   std::string message;             // the user's text
   std::string model;               // model id or role alias; empty: "default"
   std::vector<troupe::v1::ChatMessage> extra_messages; // OpenAI route: client's system messages

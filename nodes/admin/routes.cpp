@@ -4,18 +4,6 @@
 
 namespace troupe::admin {
 
-namespace {
-
-std::string to_text(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-} // namespace
-
-std::string error_body(std::string_view code, std::string_view message) {
-  return to_text(nlohmann::json{{"error", {{"code", code}, {"message", message}}}});
-}
-
 std::vector<route> probe_routes(const hooks& h) {
   std::vector<route> out;
   out.push_back({"/livez", [] { return reply{200, json_type, R"({"live":true})"}; }});
@@ -23,13 +11,13 @@ std::vector<route> probe_routes(const hooks& h) {
                    auto r = ready ? ready() : readiness{false, {"no readiness hook"}};
                    return reply{
                        r.ready ? 200u : 503u, json_type,
-                       to_text(nlohmann::json{{"ready", r.ready}, {"missing", r.missing}})};
+                       to_json_text(nlohmann::json{{"ready", r.ready}, {"missing", r.missing}})};
                  }});
   out.push_back({"/health", [health = h.health] {
                    auto j = health ? health() : nlohmann::json::object();
                    // A snapshot that is not an object throws here: a 500, as for a hook fault.
                    j["live"] = true;
-                   return reply{200, json_type, to_text(j)};
+                   return reply{200, json_type, to_json_text(j)};
                  }});
   out.push_back(
       {"/metrics", [registry = h.metrics] {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_body.hpp"
 #include "nodes/admin/admin_server.hpp"
 
 namespace troupe::admin {
@@ -29,9 +30,5 @@ struct route {
 
 /// /livez, /ready, /health and /metrics over the node's hooks.
 std::vector<route> probe_routes(const hooks& h);
-
-/// {"error":{"code":...,"message":...}}; text that is not UTF-8 (a request
-/// target, an exception message) is replaced, never thrown on.
-std::string error_body(std::string_view code, std::string_view message);
 
 } // namespace troupe::admin

@@ -11,9 +11,9 @@
 #include "common/metrics.hpp"
 #include "nodes/admin/admin_server.hpp"
 #include "nodes/admin/errc.hpp"
-#include "tests/admin/raw_http.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/raw_http.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;

@@ -104,3 +104,24 @@ TEST_CASE("payload_as refuses another type, turns an Error into its errc and fla
   not_error.set_payload("\xff\xff");
   CHECK(is(error_of(not_error), errc::malformed));
 }
+
+TEST_CASE("error_payload inverts error_of: other components' codes pass through unchanged",
+          "[bus][codec]") {
+  troupe::v1::Envelope request = make_envelope(troupe::v1::Ping{});
+  troupe::v1::Error remote;
+  remote.set_component("inference");
+  remote.set_code("model_unknown");
+  remote.set_message("no provider serves gpt-9");
+  auto back = error_payload(error_of(error_reply(request, remote)));
+  CHECK(back.component() == "inference");
+  CHECK(back.code() == "model_unknown");
+  CHECK(back.message() == "no provider serves gpt-9");
+
+  auto bus_err = error_payload(make_error(errc::no_responders, "nobody serves svc.x"));
+  CHECK(bus_err.component() == "bus");
+  CHECK(bus_err.code() == "no_responders");
+  CHECK(bus_err.message() == "nobody serves svc.x");
+
+  auto empty = error_payload(caf::error{});
+  CHECK(empty.code() == "unknown");
+}

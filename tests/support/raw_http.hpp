@@ -1,5 +1,5 @@
 #pragma once
-/// A bare TCP client for the admin tests: libcurl is a well-behaved client,
+/// A bare TCP client for HTTP server tests: libcurl is a well-behaved client,
 /// but the server must also survive garbage, half requests, oversize headers
 /// and pipelining, which only raw bytes can express.
 #include <chrono>
@@ -33,6 +33,11 @@ public:
   /// `head_only`); nullopt when the peer closes or `limit` passes first.
   std::optional<raw_response>
   read_response(bool head_only = false, std::chrono::milliseconds limit = std::chrono::seconds{3});
+
+  /// Everything up to and including the first `marker` (a streamed event
+  /// that has arrived); nullopt when the peer closes or `limit` passes first.
+  std::optional<std::string> read_until(std::string_view marker,
+                                        std::chrono::milliseconds limit = std::chrono::seconds{3});
 
   /// Everything the peer sends until it closes; nullopt when it is still
   /// open after `limit`.

@@ -1,4 +1,4 @@
-#include "tests/admin/raw_http.hpp"
+#include "tests/support/raw_http.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -100,6 +100,18 @@ std::optional<raw_response> raw_connection::read_response(bool head_only,
   res->body = buffer_.substr(head_end, need);
   buffer_.erase(0, head_end + need);
   return res;
+}
+
+std::optional<std::string> raw_connection::read_until(std::string_view marker,
+                                                      std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  size_t at = 0;
+  while ((at = buffer_.find(marker)) == std::string::npos)
+    if (eof_ || !fill(deadline))
+      return std::nullopt;
+  auto out = buffer_.substr(0, at + marker.size());
+  buffer_.erase(0, at + marker.size());
+  return out;
 }
 
 std::optional<std::string> raw_connection::read_until_closed(std::chrono::milliseconds limit) {

@@ -1,0 +1,183 @@
+#include "actors/inference/inference_service.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/inference/dev_model.hpp"
+#include "actors/inference/errc.hpp"
+#include "actors/inference/model_resolver.hpp"
+#include "actors/inference/openai_client.hpp"
+#include "bus/envelope_codec.hpp"
+#include "bus/inbound.hpp"
+#include "bus/ping.hpp"
+#include "bus/publisher.hpp"
+#include "common/logging.hpp"
+#include "storage/provider_store.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const troupe::storage::provider_registry>)
+
+namespace troupe::inference {
+
+namespace {
+
+using namespace std::chrono_literals;
+using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+using loaded_atom = caf::atom_constant<caf::atom("loaded")>;
+using finished_atom = caf::atom_constant<caf::atom("finished")>;
+
+using registry_ptr = std::shared_ptr<const storage::provider_registry>;
+
+troupe::v1::Error inference_error(const caf::error& err) {
+  troupe::v1::Error out;
+  out.set_component("inference");
+  if (err && err.category() == error_category)
+    out.set_code(std::string{to_string(static_cast<errc>(err.code()))});
+  else
+    out = bus::error_payload(err);
+  if (err && err.context().match_elements<std::string>())
+    out.set_message(err.context().get_as<std::string>(0));
+  return out;
+}
+
+void reply_error(const bus::inbound& in, const caf::error& err) {
+  if (in.reply->expected())
+    (void) in.reply->send(bus::error_reply(in.env, inference_error(err)));
+}
+
+/// Runs one generation and answers it; on whichever thread calls it.
+void generate_and_reply(model_backend& backend, const resolved_model& target,
+                        troupe::v1::GenerateRequest& req, bus::inbound& in,
+                        const bus::transport_ptr& one_way) {
+  std::optional<bus::publisher> out;
+  uint32_t seq = 0;
+  delta_fn on_delta;
+  if (!req.stream_subject().empty()) {
+    out.emplace(one_way);
+    on_delta = [&](std::string_view delta) {
+      troupe::v1::GenerateChunk chunk;
+      chunk.set_turn_id(req.turn_id());
+      chunk.set_seq(seq);
+      chunk.set_delta(std::string{delta});
+      auto env = bus::make_envelope(chunk);
+      if (!out->publish(req.stream_subject(), env))
+        ++seq;
+    };
+  }
+  auto result = backend.generate(req, target.model, on_delta, nullptr);
+  if (!result)
+    return reply_error(in, result.error());
+  result->set_provider(target.provider);
+  result->set_chunks(seq);
+  if (in.reply->expected())
+    (void) in.reply->send(bus::make_reply(in.env, *result));
+}
+
+struct service_state {
+  inference_env_ptr env;
+  registry_ptr registry = std::make_shared<storage::provider_registry>();
+  dev_model dev;
+  size_t in_flight = 0;
+  static inline const char* name = "inference";
+};
+
+using self_ptr = caf::stateful_actor<service_state>*;
+
+void refresh(self_ptr self) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->state.env->store->run("registry", [me](caf::expected<storage::connection*> conn) {
+    if (!conn)
+      return log::get("inference")->warn("provider registry not refreshed: {}",
+                                         caf::to_string(conn.error()));
+    auto reg = storage::load_registry(**conn);
+    if (!reg)
+      return log::get("inference")->warn("provider registry not refreshed: {}",
+                                         caf::to_string(reg.error()));
+    caf::anon_send(me, loaded_atom::value,
+                   registry_ptr{std::make_shared<storage::provider_registry>(std::move(*reg))});
+  });
+  self->delayed_send(self, self->state.env->settings.registry_refresh, refresh_atom::value);
+}
+
+void on_generate(self_ptr self, bus::inbound& in) {
+  auto& st = self->state;
+  auto req = bus::payload_as<troupe::v1::GenerateRequest>(in.env);
+  if (!req)
+    return reply_error(in, req.error());
+  if (req->messages_size() == 0)
+    return reply_error(in, make_error(errc::invalid_request, "a generation needs messages"));
+  auto what = req->model().empty() ? std::string{"default"} : req->model();
+  auto target = resolve(*st.registry, *st.env->keys, what);
+  if (!target)
+    return reply_error(in, target.error());
+  if (target->builtin())
+    return generate_and_reply(st.dev, *target, *req, in, st.env->one_way);
+  if (st.in_flight >= st.env->max_in_flight)
+    return reply_error(in, make_error(errc::backend_unavailable,
+                                      "too many generations in flight on this node"));
+  ++st.in_flight;
+  openai_options opts;
+  opts.provider = target->provider;
+  opts.base_url = target->base_url;
+  opts.api_key = target->api_key;
+  opts.connect_timeout = st.env->settings.connect_timeout;
+  opts.request_timeout = st.env->settings.request_timeout;
+  opts.max_retries = st.env->settings.max_retries;
+  opts.backoff_initial = st.env->settings.retry_backoff;
+  auto me = caf::actor_cast<caf::actor>(self);
+  // A worker of its own: the provider call blocks for as long as the model
+  // takes, and must never hold a scheduler thread.
+  self->spawn<caf::detached>([me, opts = std::move(opts), target = std::move(*target),
+                              req = std::move(*req), in = std::move(in),
+                              one_way = st.env->one_way](caf::event_based_actor* worker) mutable {
+    openai_client client{std::move(opts)};
+    generate_and_reply(client, target, req, in, one_way);
+    caf::anon_send(me, finished_atom::value);
+    worker->quit();
+  });
+}
+
+caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridge_actor bridge) {
+  self->state.env = std::move(env);
+  auto& st = self->state;
+  self->request(bridge, 5s, serve_atom::value, *st.env->subjects.svc("inference"),
+                std::string{"inference"}, caf::actor_cast<caf::actor>(self), false)
+    .then([](bool) {},
+          [self](const caf::error& err) {
+            log::get("inference")->error("inference service cannot serve: {}",
+                                         self->system().render(err));
+            self->quit(err);
+          });
+  refresh(self);
+  return {
+    [self](inbound_atom, bus::inbound& in) {
+      if (bus::answer_ping(in, self->state.env->node_id))
+        return;
+      // Work is done on someone's behalf: the bridge verified the principal
+      // if one came; here it must have come.
+      if (!in.env.has_principal())
+        return reply_error(in, bus::make_error(bus::errc::principal_missing,
+                                               "svc.inference needs a signed principal"));
+      const auto& type = in.env.payload_type();
+      if (type == "troupe.v1.GenerateRequest")
+        return on_generate(self, in);
+      if (type == "troupe.v1.ListModels") {
+        if (in.reply->expected())
+          (void) in.reply->send(bus::make_reply(in.env, list_models(*self->state.registry)));
+        return;
+      }
+      reply_error(in, make_error(errc::invalid_request, "svc.inference does not handle " + type));
+    },
+    [self](loaded_atom, registry_ptr& reg) { self->state.registry = std::move(reg); },
+    [self](refresh_atom) { refresh(self); },
+    [self](finished_atom) { --self->state.in_flight; },
+  };
+}
+
+} // namespace
+
+supervision::child_spec inference_service_child(inference_env_ptr env, bus::bridge_actor bridge) {
+  return {"inference", [env = std::move(env), bridge](caf::local_actor& parent) {
+            return caf::actor_cast<caf::actor>(parent.spawn(inference_service, env, bridge));
+          }};
+}
+
+} // namespace troupe::inference

@@ -1,0 +1,42 @@
+#pragma once
+/// What every session actor of a node shares: its bus connections, keys,
+/// store workers, the session directory and the session settings. Built once
+/// by the node; session actors hold it by shared_ptr.
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "bus/kv.hpp"
+#include "bus/principal.hpp"
+#include "bus/subjects.hpp"
+#include "bus/transport.hpp"
+#include "config/node_config.hpp"
+#include "storage/store_pool.hpp"
+#include "troupe/v1/envelope.pb.h"
+
+namespace troupe::session {
+
+struct session_env {
+  std::string node_id;
+  bus::subjects subjects{"troupe"};
+  bus::transport_ptr transport; // requests and replies (send_asap)
+  bus::transport_ptr one_way;   // events and stream chunks (batched)
+  std::shared_ptr<const bus::principal_keys> keys;
+  storage::store_pool_ptr store;
+  std::shared_ptr<bus::kv_bucket> directory; // session id -> owning node
+  config::session_settings settings;
+  std::chrono::milliseconds inference_timeout{120'000};
+  size_t max_envelope_bytes = 1 << 20;
+};
+
+using session_env_ptr = std::shared_ptr<const session_env>;
+
+/// The principal an accepted envelope carries; the bridge has verified its
+/// signature when one is present. nullopt when there is none.
+std::optional<troupe::v1::Principal> principal_of(const troupe::v1::Envelope& env);
+
+/// A local error as the troupe.v1.Error a session answers with: the stable
+/// name of its module's code (bus, storage, inference) and its text.
+troupe::v1::Error error_from(const caf::error& err);
+
+} // namespace troupe::session
