@@ -19,11 +19,14 @@ struct node_options {
   std::string nats_url;
   std::string database_url;
   std::string extra{}; // more TOML appended verbatim
+  std::string auth_mode = "dev";
+  std::string principal_key_file{}; // empty: the node's default (.troupe/principal.key)
 };
 
 class node_process {
 public:
-  explicit node_process(node_options opts) : opts_(std::move(opts)), admin_port_(free_port()) {
+  explicit node_process(node_options opts)
+    : opts_(std::move(opts)), admin_port_(free_port()), gateway_port_(free_port()) {
     char tmpl[] = "/tmp/troupe-node-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     std::ofstream out{dir_ + "/troupe.toml"};
@@ -33,6 +36,9 @@ public:
         << "[nats]\nurls = [\"" << opts_.nats_url << "\"]\nreconnect_wait_ms = 100\n"
         << "[database]\nurl = \"" << opts_.database_url << "\"\n"
         << "[admin]\nport = " << admin_port_ << "\n"
+        << "[gateway]\nport = " << gateway_port_ << "\nrate_limit_per_s = 0\n"
+        << "[auth]\nmode = \"" << opts_.auth_mode << "\"\n"
+        << "[bus]\nprincipal_key_file = \"" << opts_.principal_key_file << "\"\n"
         << "[supervision]\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\n"
         << opts_.extra;
     out.close();
@@ -49,6 +55,9 @@ public:
   std::string admin(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(admin_port_) + path;
   }
+  std::string gateway(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(gateway_port_) + path;
+  }
   long ready_status() const { return http_get(admin("/ready")).status; }
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20)) const {
     return wait_until(timeout, [&] { return ready_status() == 200; });
@@ -63,6 +72,7 @@ public:
 private:
   node_options opts_;
   uint16_t admin_port_;
+  uint16_t gateway_port_;
   std::string dir_;
   std::unique_ptr<child_process> proc_;
 };

@@ -1,0 +1,193 @@
+// End to end: real node processes, one nats-server (JetStream), one
+// PostgreSQL, libcurl as the HTTP client, the built-in troupe-dev model.
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/nodes/node_fixture.hpp"
+#include "tests/nodes/raw_peer.hpp"
+#include "tests/support/nats_server.hpp"
+#include "tests/support/pg_server.hpp"
+#include "troupe/v1/chat.pb.h"
+#include "troupe/v1/principal.pb.h"
+
+using namespace troupe::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+std::string fresh_database() {
+  static int n = 0;
+  return shared_pg_server().create_database("chat_e2e_" + std::to_string(++n));
+}
+
+/// A principal key shared by the nodes of one test cluster.
+std::string shared_key(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  auto path = dir + "/principal.key";
+  std::ofstream{path} << std::string(32, 'p');
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read
+                                         | std::filesystem::perms::owner_write);
+  return path;
+}
+
+http_response post(const node_process& node, const std::string& path, const json& body,
+                   long timeout_ms = 10'000) {
+  return http_send({"POST", node.gateway(path), {"Content-Type: application/json"}, body.dump(),
+                    timeout_ms});
+}
+
+json chat(const node_process& node, const json& body) {
+  auto r = post(node, "/v1/chat", body);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  return json::parse(r.body);
+}
+
+} // namespace
+
+TEST_CASE("a user chats with one node: JSON, SSE, the OpenAI route, history and sessions",
+          "[chat][integration]") {
+  nats_server nats;
+  node_process node{{"solo", {}, nats.url(), fresh_database()}};
+  REQUIRE(node.wait_ready());
+
+  auto first = chat(node, {{"message", "hello there"}});
+  CHECK(first["message"]["content"] == "troupe-dev heard: hello there (turn 1)");
+  CHECK(first["model"] == "troupe-dev");
+  std::string sid = first["session_id"];
+  REQUIRE(sid.size() == 32);
+
+  // The session remembers: the dev model counts the turns it was shown.
+  auto second = chat(node, {{"message", "again"}, {"session_id", sid}});
+  CHECK(second["message"]["content"] == "troupe-dev heard: again (turn 2)");
+  CHECK(second["session_id"] == sid);
+
+  auto stream = post(node, "/v1/chat/stream", {{"message", "three words here"}, {"session_id", sid}});
+  REQUIRE(stream.status == 200);
+  std::string text;
+  size_t pos = 0;
+  while ((pos = stream.body.find("event: delta\ndata: ", pos)) != std::string::npos) {
+    pos += 19;
+    text += json::parse(stream.body.substr(pos, stream.body.find('\n', pos) - pos))["text"]
+              .get<std::string>();
+  }
+  CHECK(text == "troupe-dev heard: three words here (turn 3)");
+  CHECK(stream.body.find("event: done") != std::string::npos);
+
+  auto msgs = http_get(node.gateway("/v1/sessions/" + sid + "/messages"));
+  REQUIRE(msgs.status == 200);
+  auto list = json::parse(msgs.body)["messages"];
+  REQUIRE(list.size() == 6);
+  CHECK(list[0]["role"] == "user");
+  CHECK(list[0]["content"] == "hello there");
+  CHECK(list[5]["content"] == "troupe-dev heard: three words here (turn 3)");
+
+  auto sessions = json::parse(http_get(node.gateway("/v1/sessions")).body)["sessions"];
+  REQUIRE(sessions.size() == 1);
+  CHECK(sessions[0]["id"] == sid);
+
+  auto oai = post(node, "/v1/chat/completions",
+                  {{"model", "troupe-dev"},
+                   {"user", "my-key"},
+                   {"messages", {{{"role", "user"}, {"content", "hi"}}}}});
+  REQUIRE(oai.status == 200);
+  auto completion = json::parse(oai.body);
+  CHECK(completion["object"] == "chat.completion");
+  CHECK(completion["choices"][0]["message"]["content"] == "troupe-dev heard: hi (turn 1)");
+  // The same `user` finds the same session again.
+  auto again = json::parse(post(node, "/v1/chat/completions",
+                                {{"model", "troupe-dev"},
+                                 {"user", "my-key"},
+                                 {"messages", {{{"role", "user"}, {"content", "more"}}}}})
+                             .body);
+  CHECK(again["choices"][0]["message"]["content"] == "troupe-dev heard: more (turn 2)");
+
+  auto unknown = post(node, "/v1/chat", {{"message", "x"}, {"session_id", "nosuchsession"}});
+  CHECK(unknown.status == 404);
+  CHECK(json::parse(unknown.body)["error"]["code"] == "session_not_found");
+
+  auto del = http_send({"DELETE", node.gateway("/v1/sessions/" + sid), {}, {}, 5000});
+  CHECK(del.status == 200);
+  CHECK(http_get(node.gateway("/v1/sessions/" + sid)).status == 404);
+}
+
+TEST_CASE("a session whose node died is re-activated on another node with its history",
+          "[chat][integration]") {
+  nats_server nats;
+  auto db = fresh_database();
+  char tmpl[] = "/tmp/troupe-e2e-XXXXXX";
+  auto key = shared_key(::mkdtemp(tmpl));
+  node_process front{{"front", R"(["gateway", "inference"])", nats.url(), db, {}, "dev", key}};
+  auto first_host =
+      std::make_unique<node_process>(node_options{"host-a", R"(["session"])", nats.url(), db, {}, "dev", key});
+  REQUIRE(front.wait_ready());
+  REQUIRE(first_host->wait_ready());
+
+  auto one = chat(front, {{"message", "remember me"}});
+  std::string sid = one["session_id"];
+  CHECK(one["message"]["content"] == "troupe-dev heard: remember me (turn 1)");
+
+  node_process second_host{{"host-b", R"(["session"])", nats.url(), db, {}, "dev", key}};
+  REQUIRE(second_host.wait_ready());
+  first_host->process().signal(SIGKILL);
+  first_host.reset();
+
+  // The gateway finds nobody at the old address, asks svc.session again, and
+  // host-b takes the session over from PostgreSQL: turn 2, not turn 1.
+  auto two = chat(front, {{"message", "still there?"}, {"session_id", sid}});
+  CHECK(two["message"]["content"] == "troupe-dev heard: still there? (turn 2)");
+  CHECK(two["session_id"] == sid);
+}
+
+TEST_CASE("a session refuses a turn whose principal was not signed by the gateway",
+          "[chat][integration]") {
+  nats_server nats;
+  auto db = fresh_database();
+  char tmpl[] = "/tmp/troupe-e2e-XXXXXX";
+  auto key = shared_key(::mkdtemp(tmpl));
+  node_process node{{"solo", {}, nats.url(), db, {}, "dev", key}};
+  REQUIRE(node.wait_ready());
+  std::string sid = chat(node, {{"message", "mine"}})["session_id"];
+
+  troupe::v1::Principal who;
+  who.set_tenant("default");
+  who.set_user("dev");
+  who.set_expires_unix_ms(std::numeric_limits<int64_t>::max());
+  troupe::v1::TurnRequest turn;
+  turn.set_session_id(sid);
+  turn.set_message("let me in");
+  troupe::v1::Envelope env;
+  env.set_id("forged-1");
+  env.set_payload_type("troupe.v1.TurnRequest");
+  env.set_payload(turn.SerializeAsString());
+  env.mutable_principal()->set_principal(who.SerializeAsString());
+  env.mutable_principal()->set_key_id("k1");
+  env.mutable_principal()->set_signature(std::string(32, 'x')); // not an HMAC of anything
+  raw_peer peer{nats.url()};
+  auto subject = "troupe.test.node.solo.session." + sid;
+  auto reply = peer.request_bytes(subject, env.SerializeAsString(), 3000);
+  REQUIRE(reply);
+  troupe::v1::Envelope answer;
+  REQUIRE(answer.ParseFromString(*reply));
+  REQUIRE(answer.payload_type() == "troupe.v1.Error");
+  troupe::v1::Error err;
+  REQUIRE(err.ParseFromString(answer.payload()));
+  CHECK(err.code() == "principal_invalid");
+
+  // No principal at all: refused by the session itself.
+  env.clear_principal();
+  env.set_id("forged-2");
+  reply = peer.request_bytes(subject, env.SerializeAsString(), 3000);
+  REQUIRE(reply);
+  REQUIRE(answer.ParseFromString(*reply));
+  REQUIRE(err.ParseFromString(answer.payload()));
+  CHECK(err.code() == "principal_missing");
+
+  // Nothing was written by either attempt.
+  auto msgs = json::parse(http_get(node.gateway("/v1/sessions/" + sid + "/messages")).body);
+  CHECK(msgs["messages"].size() == 2);
+}
