@@ -195,8 +195,11 @@ caf::expected<std::string> chat_roles::start_gateway(caf::actor_system& sys) {
 }
 
 void chat_roles::stop() {
+  // The server holds the backend; only once both are gone does the gateway
+  // actor get its exit.
   if (impl_->server)
     impl_->server->stop();
+  impl_->server.reset();
   impl_->backend.reset();
   if (impl_->store)
     impl_->store->stop();

@@ -29,8 +29,10 @@ start_nats() {
   fi
   # Its own session: Ctrl-C reaches the node first, which drains into a
   # live server; cleanup stops the server after the node.
-  setsid nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$state/nats/js" >"$state/nats/server.log" 2>&1 &
-  echo $! >"$state/nats/pid"
+  # The server writes its own pid: setsid may fork, so $! is not always it.
+  rm -f "$state/nats/pid"
+  setsid nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$state/nats/js" -P "$state/nats/pid" \
+    >"$state/nats/server.log" 2>&1 &
   wait_port "$nats_port" || { echo "troupe: nats-server did not start, see $state/nats/server.log" >&2; return 1; }
   export TROUPE_NATS_URL="nats://127.0.0.1:$nats_port"
 }
@@ -56,7 +58,11 @@ start_pg() {
 
 stop_local_services() {
   if [ -f "$state/nats/pid" ]; then
-    kill "$(cat "$state/nats/pid")" 2>/dev/null || true
+    local pid
+    pid=$(cat "$state/nats/pid")
+    kill "$pid" 2>/dev/null || true
+    # Wait for it to let go of its port, so the next start finds it free.
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -f "$state/nats/pid"
   fi
   if [ -s "$state/pg/data/postmaster.pid" ]; then

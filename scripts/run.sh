@@ -38,6 +38,19 @@ for _ in $(seq 1 100); do
 done
 if kill -0 "$node_pid" 2>/dev/null; then
   echo "troupe: node ready — probes at $admin/livez $admin/ready $admin/health $admin/metrics"
+  gateway="http://${TROUPE_GATEWAY_HOST:-127.0.0.1}:${TROUPE_GATEWAY_PORT:-8080}"
+  # One key per database, kept so every run prints the same one.
+  keyfile="$root/.troupe/api_key.$(printf %s "$TROUPE_DATABASE_URL" | sha256sum | cut -c1-12)"
+  if [ ! -s "$keyfile" ]; then
+    (umask 077 && "$root/build/nodes/troupe" apikey create --tenant default --user default \
+        --name quickstart | sed -n 's/^api key: *//p' >"$keyfile")
+  fi
+  key=$(cat "$keyfile" 2>/dev/null || true)
+  echo "troupe: gateway at $gateway"
+  echo "troupe: API key (tenant 'default', user 'default'): $key"
+  echo "troupe: try  curl -s $gateway/v1/chat -H 'Authorization: Bearer $key' \\"
+  echo "               -H 'Content-Type: application/json' -d '{\"message\":\"hello\"}'"
+  echo "troupe: OpenAI clients: base_url=$gateway/v1 api_key=$key"
   echo "troupe: Ctrl-C stops the node, NATS and PostgreSQL"
 fi
 wait "$node_pid"

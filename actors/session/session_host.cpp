@@ -54,6 +54,13 @@ struct host_state {
   std::unordered_map<std::string, caf::actor> live;                  // session id -> actor
   std::unordered_map<std::string, std::vector<bus::inbound>> waiting; // activations in flight
   static inline const char* name = "session_host";
+
+  // Sessions live as long as their host: a stopping node must not wait for
+  // each one's idle timeout.
+  ~host_state() {
+    for (auto& [id, session] : live)
+      caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
+  }
 };
 
 using self_ptr = caf::stateful_actor<host_state>*;

@@ -113,6 +113,10 @@ TEST_CASE("a user chats with one node: JSON, SSE, the OpenAI route, history and 
   auto del = http_send({"DELETE", node.gateway("/v1/sessions/" + sid), {}, {}, 5000});
   CHECK(del.status == 200);
   CHECK(http_get(node.gateway("/v1/sessions/" + sid)).status == 404);
+
+  // Live sessions, the gateway actor and the store workers all stop with the node.
+  node.process().signal(SIGTERM);
+  CHECK(node.process().wait_for(10s) == 0);
 }
 
 TEST_CASE("a session whose node died is re-activated on another node with its history",
