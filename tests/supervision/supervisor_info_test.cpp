@@ -10,6 +10,9 @@ using namespace troupe::supervision::test;
 namespace {
 
 struct info_fixture {
+  // First member: supervisors update their gauges while they end, which can
+  // be after the test saw them stop, so the registry must outlive the system.
+  metrics::registry_ptr registry = metrics::make_registry();
   test_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
@@ -135,7 +138,7 @@ TEST_CASE("info reports the mailbox backlog of a busy child") {
 
 TEST_CASE("restarts and running state are exported as Prometheus metrics") {
   info_fixture f;
-  auto registry = metrics::make_registry();
+  auto& registry = f.registry;
   auto log = std::make_shared<start_log>();
   f.root = make_supervisor(
     f.sys, "root", fast_policy(),
@@ -166,7 +169,7 @@ TEST_CASE("restarts and running state are exported as Prometheus metrics") {
 TEST_CASE("a registry that already uses the metric names with another type does not stop "
           "supervision") {
   info_fixture f;
-  auto registry = metrics::make_registry();
+  auto& registry = f.registry;
   prometheus::BuildGauge().Name("troupe_actor_restarts_total").Register(*registry);
   auto log = std::make_shared<start_log>();
   f.root = make_supervisor(f.sys, "root", fast_policy(), {worker_spec("w", log)}, registry.get());
