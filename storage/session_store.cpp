@@ -28,29 +28,9 @@ const std::string insert_unless_key_taken_sql = insert_session_sql + R"sql(
 ON CONFLICT (tenant, user_id, external_key)
   WHERE external_key IS NOT NULL AND deleted_at IS NULL DO NOTHING )sql";
 
-constexpr const char* lock_session_sql = R"sql(
-SELECT deleted_at IS NOT NULL FROM troupe_sessions WHERE id = $1 FOR UPDATE)sql";
-
-constexpr const char* claim_turn_sql = R"sql(
-INSERT INTO troupe_turns (session_id, turn_id) VALUES ($1, $2) ON CONFLICT DO NOTHING)sql";
-
-constexpr const char* next_seq_sql = R"sql(
-SELECT COALESCE(max(seq) + 1, 0) FROM troupe_messages WHERE session_id = $1)sql";
-
-constexpr const char* insert_message_sql = R"sql(
-INSERT INTO troupe_messages
-  (session_id, seq, id, turn_id, role, content, tool_calls, tool_call_id, name, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::jsonb, $8, $9,
-        CASE WHEN $10::bigint > 0 THEN timestamptz 'epoch' + $10::bigint * interval '1 millisecond'
-             ELSE clock_timestamp() END))sql";
-
-const std::string bump_session_sql = R"sql(
-UPDATE troupe_sessions SET
-  message_count = message_count + $2,
-  updated_at    = clock_timestamp(),
-  model         = CASE WHEN $3 = '' THEN model ELSE $3 END,
-  title         = CASE WHEN title = '' THEN $4 ELSE title END
-WHERE id = $1 RETURNING )sql" + session_fields;
+// See migration 0005: one round trip per turn.
+constexpr const char* commit_turn_sql =
+  "SELECT * FROM troupe_commit_turn($1, $2, $3::jsonb, $4, $5)";
 
 constexpr const char* load_messages_sql = R"sql(
 SELECT id, turn_id, role, content, COALESCE(tool_calls::text, ''), tool_call_id, name,
@@ -86,16 +66,17 @@ caf::error refuse(const std::string& why) {
   return make_error(errc::query_failed, "refusing " + why);
 }
 
-SessionInfo to_info(const pqxx::row& row) {
+/// The session_fields columns of `row`, starting at column `first`.
+SessionInfo to_info(const pqxx::row& row, pqxx::row::size_type first = 0) {
   SessionInfo s;
-  s.set_id(row[0].as<std::string>());
-  s.set_tenant(row[1].as<std::string>());
-  s.set_user(row[2].as<std::string>());
-  s.set_title(row[3].as<std::string>());
-  s.set_model(row[4].as<std::string>());
-  s.set_created_unix_ms(row[5].as<int64_t>());
-  s.set_updated_unix_ms(row[6].as<int64_t>());
-  s.set_message_count(row[7].as<uint32_t>());
+  s.set_id(row[first].as<std::string>());
+  s.set_tenant(row[first + 1].as<std::string>());
+  s.set_user(row[first + 2].as<std::string>());
+  s.set_title(row[first + 3].as<std::string>());
+  s.set_model(row[first + 4].as<std::string>());
+  s.set_created_unix_ms(row[first + 5].as<int64_t>());
+  s.set_updated_unix_ms(row[first + 6].as<int64_t>());
+  s.set_message_count(row[first + 7].as<uint32_t>());
   return s;
 }
 
@@ -105,13 +86,14 @@ std::optional<SessionInfo> first_info(const pqxx::result& r) {
   return to_info(r[0]);
 }
 
-std::string tool_calls_json(const ChatMessage& m) {
+/// The message's tool calls as stored (null: none).
+nlohmann::json tool_calls_json(const ChatMessage& m) {
   if (m.tool_calls().empty())
-    return {};
+    return nullptr;
   auto out = nlohmann::json::array();
   for (const auto& c : m.tool_calls())
     out.push_back({{"id", c.id()}, {"name", c.name()}, {"arguments_json", c.arguments_json()}});
-  return out.dump();
+  return out;
 }
 
 void parse_tool_calls(const std::string& text, ChatMessage& m) {
@@ -331,29 +313,28 @@ caf::expected<commit_result> commit_turn(connection& conn, const std::string& se
     return refuse("a model name with a NUL character");
   auto title = turn_title(msgs, title_if_unset);
   auto what = "committing turn '" + turn_id + "' of session '" + session_id + "'";
+  auto messages = nlohmann::json::array();
+  for (const auto& m : msgs) {
+    messages.push_back({{"id", m.id()},
+                        {"role", m.role()},
+                        {"content", m.content()},
+                        {"tool_calls", tool_calls_json(m)},
+                        {"tool_call_id", m.tool_call_id()},
+                        {"name", m.name()},
+                        {"created_ms", m.created_unix_ms()}});
+  }
   return guarded(conn, what, [&](pqxx::connection& c) -> caf::expected<commit_result> {
-    pqxx::work tx{c};
-    auto lock = tx.exec_params(lock_session_sql, session_id);
-    if (lock.empty())
+    pqxx::nontransaction tx{c}; // one statement: its own transaction
+    // Inside the guard: dump() throws on text that is not UTF-8.
+    auto r = tx.exec_params(commit_turn_sql, session_id, turn_id, messages.dump(), model, title);
+    auto outcome = r.at(0)[0].as<std::string>();
+    if (outcome == "missing")
       return make_error(errc::query_failed, what + ": no such session");
-    if (lock[0][0].as<bool>())
+    if (outcome == "deleted")
       return make_error(errc::query_failed, what + ": the session was deleted");
     commit_result out;
-    if (tx.exec_params(claim_turn_sql, session_id, turn_id).affected_rows() == 0) {
-      out.already_committed = true;
-      out.session = to_info(tx.exec_params(select_live + "id = $1", session_id)[0]);
-      tx.commit();
-      return out;
-    }
-    auto seq = tx.exec_params(next_seq_sql, session_id)[0][0].as<int64_t>();
-    for (const auto& m : msgs)
-      tx.exec_params(insert_message_sql, session_id, seq++, m.id(), turn_id, m.role(),
-                     m.content(), tool_calls_json(m), m.tool_call_id(), m.name(),
-                     m.created_unix_ms());
-    out.session = to_info(
-      tx.exec_params(bump_session_sql, session_id, static_cast<int64_t>(msgs.size()), model, title)
-        [0]);
-    tx.commit();
+    out.already_committed = outcome == "already_committed";
+    out.session = to_info(r[0], 1);
     return out;
   });
 }

@@ -4,6 +4,7 @@
 #include <deque>
 #include <optional>
 
+#include "actors/session/context_window.hpp"
 #include "actors/session/turn_events.hpp"
 #include "bus/envelope_codec.hpp"
 #include "bus/inbound.hpp"
@@ -39,6 +40,7 @@ troupe::v1::Error session_error(std::string code, std::string message) {
 struct turn_state {
   bus::inbound request;
   troupe::v1::TurnRequest turn;
+  troupe::v1::ChatMessage user; // as the model gets it and as it is stored
   std::optional<turn_events> events;
   uint32_t chunks_out = 0;       // TurnChunks published to the gateway
   uint32_t generate_chunks = 0;  // GenerateChunks received from inference
@@ -50,7 +52,7 @@ struct turn_state {
 struct state {
   session_env_ptr env;
   troupe::v1::SessionInfo info;
-  std::vector<troupe::v1::ChatMessage> history;
+  std::optional<context_window> window;
   std::deque<bus::inbound> queue;
   std::optional<turn_state> current;
   std::optional<bus::request_client> client;
@@ -103,12 +105,12 @@ void fail_turn(self_ptr self, troupe::v1::Error err) {
   run_next(self);
 }
 
-troupe::v1::ChatMessage user_message(const turn_state& t) {
+troupe::v1::ChatMessage user_message(const troupe::v1::TurnRequest& turn) {
   troupe::v1::ChatMessage m;
   m.set_id(bus::new_message_id());
   m.set_role("user");
-  m.set_content(t.turn.message());
-  m.set_turn_id(t.turn.turn_id());
+  m.set_content(turn.message());
+  m.set_turn_id(turn.turn_id());
   m.set_created_unix_ms(bus::now_unix_ms());
   return m;
 }
@@ -123,7 +125,7 @@ void persist(self_ptr self) {
     *c.mutable_tool_call() = call;
     publish_chunk(self, std::move(c));
   }
-  std::vector<troupe::v1::ChatMessage> msgs{user_message(t), result.message()};
+  std::vector<troupe::v1::ChatMessage> msgs{t.user, result.message()};
   auto& reply = msgs.back();
   reply.set_id(bus::new_message_id());
   reply.set_role("assistant");
@@ -152,12 +154,8 @@ void on_committed(self_ptr self, const std::string& turn_id, const caf::error& e
   }
   auto& t = *st.current;
   t.events->emit(Type::TURN_PERSISTED);
-  for (auto& m : msgs)
-    st.history.push_back(m);
-  auto limit = st.env->settings.max_history_messages;
-  if (st.history.size() > limit)
-    st.history.erase(st.history.begin(),
-                     st.history.begin() + static_cast<ptrdiff_t>(st.history.size() - limit));
+  for (const auto& m : msgs)
+    st.window->append(m);
   troupe::v1::TurnResult out;
   out.set_session_id(st.info.id());
   out.set_turn_id(turn_id);
@@ -193,18 +191,22 @@ void settle(self_ptr self, bool force) {
 void generate(self_ptr self) {
   auto& st = self->state;
   auto& t = *st.current;
-  troupe::v1::GenerateRequest req;
+  troupe::v1::ModelInvoked invoked;
+  auto& req = *invoked.mutable_request();
   req.set_model(t.turn.model());
   req.set_turn_id(t.turn.turn_id());
   req.set_temperature(-1);
-  for (const auto& m : t.turn.extra_messages())
-    *req.add_messages() = m;
-  for (const auto& m : st.history)
-    *req.add_messages() = m;
-  *req.add_messages() = user_message(t);
   if (!t.turn.stream_subject().empty())
     req.set_stream_subject(st.self_subject);
   auto env = bus::make_envelope(req);
+  std::vector<troupe::v1::ChatMessage> system{t.turn.extra_messages().begin(),
+                                              t.turn.extra_messages().end()};
+  std::vector<troupe::v1::ChatMessage> user{t.user};
+  env.set_payload(st.window->encode(req, system, user));
+  for (auto& m : system)
+    *req.add_messages() = std::move(m);
+  *req.add_messages() = std::move(user.front());
+  invoked.set_history_messages(static_cast<uint32_t>(st.window->size()));
   env.set_tenant(st.info.tenant());
   *env.mutable_principal() = t.request.env.principal();
   env.set_traceparent(t.request.env.traceparent());
@@ -213,7 +215,7 @@ void generate(self_ptr self) {
     env.set_deadline_unix_ms(d);
     timeout = std::chrono::milliseconds{std::max<int64_t>(d - bus::now_unix_ms(), 1)};
   }
-  t.events->emit(Type::MODEL_INVOKED, &req);
+  t.events->emit(Type::MODEL_INVOKED, &invoked);
   auto subject = st.env->subjects.svc("inference");
   auto turn_id = t.turn.turn_id();
   st.client->request(self, *subject, std::move(env), timeout,
@@ -255,6 +257,7 @@ void start_turn(self_ptr self, bus::inbound in) {
   t.turn = std::move(*turn);
   if (t.turn.turn_id().empty() || !bus::valid_token(t.turn.turn_id()))
     t.turn.set_turn_id(bus::new_message_id());
+  t.user = user_message(t.turn);
   t.events.emplace(st.env->subjects, *st.out, st.env->node_id, st.info.tenant(), st.info.id(),
                    t.turn.turn_id(), t.request.env.traceparent());
   t.events->emit(Type::TURN_STARTED, &t.turn);
@@ -344,7 +347,9 @@ caf::behavior session_actor(self_ptr self, session_env_ptr env, session_start st
   auto& st = self->state;
   st.env = env;
   st.info = std::move(start.info);
-  st.history = std::move(start.history);
+  st.window.emplace(env->settings.max_history_messages);
+  for (const auto& m : start.history)
+    st.window->append(m);
   st.client.emplace(env->transport, bus::request_options{env->max_envelope_bytes, env->keys});
   st.out.emplace(env->one_way ? env->one_way : env->transport);
   st.self_subject = *env->subjects.direct(env->node_id, "session", st.info.id());

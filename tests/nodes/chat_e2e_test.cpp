@@ -1,5 +1,6 @@
 // End to end: real node processes, one nats-server (JetStream), one
 // PostgreSQL, libcurl as the HTTP client, the built-in troupe-dev model.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <filesystem>
@@ -11,7 +12,9 @@
 #include "tests/support/nats_server.hpp"
 #include "tests/support/pg_server.hpp"
 #include "troupe/v1/chat.pb.h"
+#include "troupe/v1/inference.pb.h"
 #include "troupe/v1/principal.pb.h"
+#include "troupe/v1/turn_event.pb.h"
 
 using namespace troupe::test;
 using namespace std::chrono_literals;
@@ -194,4 +197,66 @@ TEST_CASE("a session refuses a turn whose principal was not signed by the gatewa
   // Nothing was written by either attempt.
   auto msgs = json::parse(http_get(node.gateway("/v1/sessions/" + sid + "/messages")).body);
   CHECK(msgs["messages"].size() == 2);
+}
+
+TEST_CASE("every step of a turn is a TurnEvent on the bus, in order, that a plain NATS client reads",
+          "[chat][integration]") {
+  nats_server nats;
+  node_process node{{"evented", {}, nats.url(), fresh_database()}};
+  REQUIRE(node.wait_ready());
+  raw_peer watcher{nats.url()};
+  watcher.subscribe("troupe.test.events.>");
+
+  auto first = chat(node, {{"message", "hello"}});
+  std::string sid = first["session_id"];
+  auto second = chat(node, {{"message", "again"}, {"session_id", sid}});
+  std::string turn = second["turn_id"];
+
+  std::vector<troupe::v1::TurnEvent> events;
+  std::vector<std::string> subjects;
+  while (events.empty() || events.back().type() != troupe::v1::TurnEvent::TURN_COMPLETED) {
+    auto got = watcher.next(5000);
+    REQUIRE(got);
+    troupe::v1::Envelope env;
+    REQUIRE(env.ParseFromString(got->data));
+    REQUIRE(env.payload_type() == "troupe.v1.TurnEvent");
+    troupe::v1::TurnEvent ev;
+    REQUIRE(ev.ParseFromString(env.payload()));
+    if (ev.turn_id() != turn)
+      continue;
+    events.push_back(ev);
+    subjects.push_back(got->subject);
+  }
+  using T = troupe::v1::TurnEvent;
+  std::vector<T::Type> types;
+  for (const auto& e : events)
+    types.push_back(e.type());
+  CHECK(types
+        == std::vector<T::Type>{T::TURN_STARTED, T::MODEL_INVOKED, T::MODEL_RESPONSE,
+                                T::TURN_PERSISTED, T::TURN_COMPLETED});
+  for (size_t i = 0; i < events.size(); ++i) {
+    CHECK(events[i].seq() == i);
+    CHECK(events[i].session_id() == sid);
+    CHECK(events[i].node() == "evented");
+    auto token = T::Type_Name(events[i].type());
+    std::transform(token.begin(), token.end(), token.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    CHECK(subjects[i]
+          == "troupe.test.events." + events[i].tenant() + "." + sid + "." + turn + "." + token);
+  }
+  // What went to the model: this turn's message, after the two of the history.
+  REQUIRE(events[1].payload_type() == "troupe.v1.ModelInvoked");
+  troupe::v1::ModelInvoked invoked;
+  REQUIRE(invoked.ParseFromString(events[1].payload()));
+  CHECK(invoked.history_messages() == 2);
+  REQUIRE(invoked.request().messages_size() == 1);
+  CHECK(invoked.request().messages(0).content() == "again");
+  CHECK(invoked.request().model() == "");
+  REQUIRE(events[4].payload_type() == "troupe.v1.TurnResult");
+  troupe::v1::TurnResult result;
+  REQUIRE(result.ParseFromString(events[4].payload()));
+  CHECK(result.reply().content() == "troupe-dev heard: again (turn 2)");
+  // The message the model got is the one stored, same id.
+  auto msgs = json::parse(http_get(node.gateway("/v1/sessions/" + sid + "/messages")).body);
+  CHECK(msgs["messages"][2]["id"] == invoked.request().messages(0).id());
 }

@@ -17,7 +17,10 @@ public:
     if (natsConnection_ConnectTo(&nc_, url.c_str()) != NATS_OK)
       throw std::runtime_error("raw_peer: cannot connect to " + url);
   }
-  ~raw_peer() { natsConnection_Destroy(nc_); }
+  ~raw_peer() {
+    natsSubscription_Destroy(sub_);
+    natsConnection_Destroy(nc_);
+  }
   raw_peer(const raw_peer&) = delete;
   raw_peer& operator=(const raw_peer&) = delete;
 
@@ -51,8 +54,32 @@ public:
     return reply;
   }
 
+  struct received {
+    std::string subject;
+    std::string data;
+  };
+
+  /// Starts a synchronous subscription read by next(); one per peer.
+  void subscribe(const std::string& subject) {
+    if (natsConnection_SubscribeSync(&sub_, nc_, subject.c_str()) != NATS_OK)
+      throw std::runtime_error("raw_peer: cannot subscribe to " + subject);
+    natsConnection_Flush(nc_);
+  }
+
+  /// The next message of the subscription, or nullopt after `timeout_ms`.
+  std::optional<received> next(int timeout_ms = 2000) {
+    natsMsg* m = nullptr;
+    if (natsSubscription_NextMsg(&m, sub_, timeout_ms) != NATS_OK)
+      return std::nullopt;
+    received out{natsMsg_GetSubject(m),
+                 {natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m))}};
+    natsMsg_Destroy(m);
+    return out;
+  }
+
 private:
   natsConnection* nc_ = nullptr;
+  natsSubscription* sub_ = nullptr;
   uint64_t seq_ = 0;
 };
 
