@@ -4,21 +4,29 @@
 // (authentication by the dev authenticator, rate-limit check, routing, JSON,
 // metrics) and POST /v1/chat against an in-process backend that answers at
 // once (adds body parsing and the turn's cross-thread hand-off).
+// Then full turns through a real node (every role, the troupe-dev model, its
+// own nats-server and PostgreSQL): each client on a session of its own, and
+// each request on a new session.
 //
 //   gateway_http [--seconds S] [--connections 1,16,64] [--server-threads N]
-//                [--client-threads N]
+//                [--client-threads N] [--no-full-turn]
 // Prints requests/s, p50 and p99 per point and connection count, and each
-// gateway point's ratio to the baseline. A new point (a full turn over the bus)
-// is one more entry in `points`.
+// point's ratio to the baseline.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "actors/gateway/http/gateway_server.hpp"
 #include "actors/gateway/identity/dev_authenticator.hpp"
 #include "bench/beast_baseline.hpp"
 #include "bench/http_load.hpp"
 #include "common/logging.hpp"
+#include "tests/nodes/node_fixture.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/nats_server.hpp"
+#include "tests/support/pg_server.hpp"
 
 namespace {
 
@@ -70,7 +78,7 @@ public:
 struct point {
   std::string name;
   uint16_t port;
-  std::string request;
+  std::vector<std::string> requests; // connection i sends requests[i % size]
   bool baseline = false;
 };
 
@@ -83,6 +91,27 @@ std::string post_request(const std::string& path, const std::string& body) {
          + " HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer bench\r\n"
            "Content-Type: application/json\r\nContent-Length: "
          + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+/// `count` sessions opened on the node, as one POST /v1/chat each on its own.
+std::optional<std::vector<std::string>> open_sessions(const test::node_process& node, size_t count) {
+  std::vector<std::string> requests;
+  for (size_t i = 0; i < count; ++i) {
+    test::http_request req;
+    req.method = "POST";
+    req.url = node.gateway("/v1/chat");
+    req.headers = {"Authorization: Bearer bench", "Content-Type: application/json"};
+    req.body = R"({"message":"hello"})";
+    auto res = test::http_send(req);
+    auto body = nlohmann::json::parse(res.body, nullptr, false);
+    if (res.status != 200 || !body.is_object() || !body["session_id"].is_string()) {
+      std::fprintf(stderr, "opening a session: %ld %s\n", res.status, res.body.c_str());
+      return std::nullopt;
+    }
+    nlohmann::json turn{{"message", "ping"}, {"session_id", body["session_id"]}};
+    requests.push_back(post_request("/v1/chat", turn.dump()));
+  }
+  return requests;
 }
 
 std::vector<size_t> parse_counts(const std::string& list) {
@@ -101,6 +130,9 @@ int main(int argc, char** argv) {
   std::string connections = "1,16,64";
   size_t server_threads = 2;
   size_t client_threads = 1;
+  bool full_turn = true;
+  app.add_flag("!--no-full-turn", full_turn,
+               "Skip the full turn (a real node with nats-server and PostgreSQL)");
   app.add_option("--seconds", seconds, "Measured seconds per point and connection count");
   app.add_option("--connections", connections, "Keep-alive client connections, comma-separated");
   app.add_option("--server-threads", server_threads, "I/O threads of each server");
@@ -136,11 +168,35 @@ int main(int argc, char** argv) {
   bench::beast_baseline baseline{server_threads, models.body};
 
   std::vector<point> points{
-      {"beast baseline (fixed JSON)", baseline.port(), get_request("/v1/models"), true},
-      {"gateway GET /v1/models", gw_port, get_request("/v1/models")},
+      {"beast baseline (fixed JSON)", baseline.port(), {get_request("/v1/models")}, true},
+      {"gateway GET /v1/models", gw_port, {get_request("/v1/models")}},
       {"gateway POST /v1/chat (instant backend)", gw_port,
-       post_request("/v1/chat", R"({"message":"ping","session_id":"s1"})")},
+       {post_request("/v1/chat", R"({"message":"ping","session_id":"s1"})")}},
   };
+  // Full turns: a real node (every role, troupe-dev model) on its own
+  // nats-server and PostgreSQL. One session runs its turns one by one, so each
+  // client chats on a session of its own; a turn is inference, the commit of
+  // both messages and the reply. "New session" adds activation (directory
+  // claim, session row) to every request.
+  std::unique_ptr<test::nats_server> nats;
+  std::unique_ptr<test::pg_server> pg;
+  std::unique_ptr<test::node_process> node;
+  if (full_turn) {
+    nats = std::make_unique<test::nats_server>();
+    pg = std::make_unique<test::pg_server>();
+    node = std::make_unique<test::node_process>(
+        test::node_options{"bench", {}, nats->url(), pg->create_database("bench")});
+    if (!node->wait_ready()) {
+      std::fprintf(stderr, "the node did not become ready:\n%s\n", node->log().c_str());
+      return 1;
+    }
+    auto sessions = open_sessions(*node, std::ranges::max(parse_counts(connections)));
+    if (!sessions)
+      return 1;
+    points.push_back({"full turn, a session per client", node->gateway_port(), *sessions});
+    points.push_back({"full turn, a new session each", node->gateway_port(),
+                      {post_request("/v1/chat", R"({"message":"ping"})")}});
+  }
   auto duration = std::chrono::milliseconds{static_cast<int64_t>(seconds * 1000)};
   std::printf("gateway_http: %.1f s per point, server I/O threads %zu, client threads %zu\n",
               seconds, server_threads, client_threads);
@@ -149,8 +205,8 @@ int main(int argc, char** argv) {
   for (auto n : parse_counts(connections)) {
     bench::load_result base;
     for (const auto& p : points) {
-      bench::run_load(p.port, p.request, n, client_threads, std::chrono::milliseconds{300});
-      auto r = bench::run_load(p.port, p.request, n, client_threads, duration);
+      bench::run_load(p.port, p.requests, n, client_threads, std::chrono::milliseconds{300});
+      auto r = bench::run_load(p.port, p.requests, n, client_threads, duration);
       std::printf("%-42s %6zu %11.0f %9.1f %9.1f %6zu\n", p.name.c_str(), n, r.requests_per_second,
                   r.p50_us, r.p99_us, r.failures);
       if (p.baseline) {

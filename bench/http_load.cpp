@@ -48,14 +48,15 @@ net::awaitable<void> client(uint16_t port, const std::string& request, clock::ti
 
 } // namespace
 
-load_result run_load(uint16_t port, const std::string& request, size_t connections,
+load_result run_load(uint16_t port, const std::vector<std::string>& requests, size_t connections,
                      size_t client_threads, std::chrono::milliseconds duration) {
   net::io_context ioc{static_cast<int>(client_threads)};
   shared_tally tally;
   auto start = clock::now();
   auto until = start + duration;
   for (size_t i = 0; i < connections; ++i)
-    net::co_spawn(net::make_strand(ioc), client(port, request, until, tally), net::detached);
+    net::co_spawn(net::make_strand(ioc), client(port, requests.at(i % requests.size()), until, tally),
+                  net::detached);
   std::vector<std::thread> threads;
   for (size_t i = 0; i < client_threads; ++i)
     threads.emplace_back([&] { ioc.run(); });

@@ -16,8 +16,9 @@ struct load_result {
   size_t failures = 0; // answers that were not 200, or broken connections
 };
 
-/// `request`: the full request bytes (one request, keep-alive).
-load_result run_load(uint16_t port, const std::string& request, size_t connections,
+/// `requests`: full request bytes (keep-alive); connection i sends
+/// requests[i % size], so each connection can carry its own session.
+load_result run_load(uint16_t port, const std::vector<std::string>& requests, size_t connections,
                      size_t client_threads, std::chrono::milliseconds duration);
 
 } // namespace troupe::bench

@@ -468,6 +468,11 @@ caf::expected<std::shared_ptr<nats_transport>> connect_nats(const nats_options& 
   std::vector<const char*> urls;
   for (auto& u : opts.urls)
     urls.push_back(u.c_str());
+  // Before anything else in the library: nats.c spins 2000 times on a busy
+  // mutex by default, which on a node with few cores burns the CPU the
+  // holder needs to let go. A node that opened the library already keeps its choice.
+  static const natsStatus opened = nats_Open(0);
+  (void) opened;
   natsStatus s = natsOptions_Create(&d->opts);
   if (s != NATS_OK)
     return fail(s, "options");

@@ -55,6 +55,7 @@ public:
   std::string admin(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(admin_port_) + path;
   }
+  uint16_t gateway_port() const noexcept { return gateway_port_; }
   std::string gateway(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(gateway_port_) + path;
   }
