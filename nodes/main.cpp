@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "nodes/apikey_command.hpp"
+#include "nodes/chat_command.hpp"
 #include "nodes/commands.hpp"
 #include "nodes/provider_command.hpp"
 #include "nodes/version.hpp"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
 
   troupe::node::add_apikey_commands(app);
   troupe::node::add_registry_commands(app);
+  troupe::node::add_chat_command(app);
 
   CLI11_PARSE(app, argc, argv);
 

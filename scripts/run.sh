@@ -2,8 +2,10 @@
 # The Quick start's main job: installs what is missing, builds, starts a local
 # nats-server (JetStream) and PostgreSQL under .troupe/ unless TROUPE_NATS_URL /
 # TROUPE_DATABASE_URL are set, and runs one node with every role in the
-# foreground. Ctrl-C drains the node and stops everything this script started.
-# A config file can be given with TROUPE_CONFIG=path.
+# foreground, prints the gateway URL and a ready API key, and on a terminal
+# opens `troupe chat` against it (TROUPE_CHAT=0: just serve). Ctrl-C drains
+# the node and stops everything this script started. A config file can be
+# given with TROUPE_CONFIG=path.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -28,7 +30,16 @@ echo "troupe: NATS at $TROUPE_NATS_URL"
 echo "troupe: PostgreSQL at $TROUPE_DATABASE_URL"
 args=(node)
 [ -n "${TROUPE_CONFIG:-}" ] && args+=(--config "$TROUPE_CONFIG")
-"$root/build/nodes/troupe" "${args[@]}" &
+chat=0
+[ -t 0 ] && [ -t 1 ] && [ "${TROUPE_CHAT:-1}" != 0 ] && chat=1
+if [ "$chat" = 1 ]; then
+  # The chat owns the terminal; the node's log would run through it.
+  log="$root/.troupe/node.log"
+  echo "troupe: node log in $log"
+  "$root/build/nodes/troupe" "${args[@]}" >>"$log" 2>&1 &
+else
+  "$root/build/nodes/troupe" "${args[@]}" &
+fi
 node_pid=$!
 admin="http://${TROUPE_ADMIN_HOST:-127.0.0.1}:${TROUPE_ADMIN_PORT:-9464}"
 for _ in $(seq 1 100); do
@@ -52,5 +63,11 @@ if kill -0 "$node_pid" 2>/dev/null; then
   echo "               -H 'Content-Type: application/json' -d '{\"message\":\"hello\"}'"
   echo "troupe: OpenAI clients: base_url=$gateway/v1 api_key=$key"
   echo "troupe: Ctrl-C stops the node, NATS and PostgreSQL"
+  if [ "$chat" = 1 ]; then
+    "$root/build/nodes/troupe" chat --url "$gateway" --api-key "$key" || true
+    echo "troupe: chat closed; the node keeps serving at $gateway until Ctrl-C"
+  fi
+elif [ "$chat" = 1 ]; then
+  tail -n 30 "$log"
 fi
 wait "$node_pid"
