@@ -83,6 +83,11 @@ caf::expected<std::string> subjects::svc(std::string_view kind) const {
   return build(cluster_, "svc", {kind});
 }
 
+caf::expected<std::string> subjects::broadcast(std::string_view kind,
+                                               std::string_view verb) const {
+  return build(cluster_, "all", {kind, verb});
+}
+
 caf::expected<std::string> subjects::direct(std::string_view node, std::string_view kind,
                                             std::string_view id) const {
   return build(cluster_, "node", {node, kind, id});

@@ -2,6 +2,7 @@
 /// The subject scheme of the bus, in one place, so no component spells a
 /// subject by hand:
 ///   troupe.<cluster>.svc.<kind>                                  queue-group services
+///   troupe.<cluster>.all.<kind>.<verb>                           every instance of a service
 ///   troupe.<cluster>.node.<node>.<kind>.<id>                     direct messages
 ///   troupe.<cluster>.heartbeat.<node>, troupe.<cluster>.ctl.<node> control plane
 ///   troupe.<cluster>.events.<tenant>.<session>.<turn>.<type>     turn events
@@ -35,6 +36,10 @@ public:
   const std::string& cluster() const noexcept { return cluster_; }
 
   [[nodiscard]] caf::expected<std::string> svc(std::string_view kind) const;
+  /// What every instance of service `kind` hears (no queue group), e.g. a
+  /// cancellation for whichever instance runs the work.
+  [[nodiscard]] caf::expected<std::string> broadcast(std::string_view kind,
+                                                     std::string_view verb) const;
   [[nodiscard]] caf::expected<std::string> direct(std::string_view node, std::string_view kind,
                                                   std::string_view id) const;
   [[nodiscard]] caf::expected<std::string> heartbeat(std::string_view node) const;

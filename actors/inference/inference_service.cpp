@@ -1,6 +1,8 @@
 #include "actors/inference/inference_service.hpp"
 
+#include <atomic>
 #include <caf/all.hpp>
+#include <unordered_map>
 
 #include "actors/inference/dev_model.hpp"
 #include "actors/inference/errc.hpp"
@@ -12,8 +14,10 @@
 #include "bus/publisher.hpp"
 #include "common/logging.hpp"
 #include "storage/provider_store.hpp"
+#include "troupe/v1/chat.pb.h"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const troupe::storage::provider_registry>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<std::atomic<bool>>)
 
 namespace troupe::inference {
 
@@ -46,7 +50,7 @@ void reply_error(const bus::inbound& in, const caf::error& err) {
 /// Runs one generation and answers it; on whichever thread calls it.
 void generate_and_reply(model_backend& backend, const resolved_model& target,
                         troupe::v1::GenerateRequest& req, bus::inbound& in,
-                        const bus::transport_ptr& one_way) {
+                        const bus::transport_ptr& one_way, const std::atomic<bool>* cancel) {
   std::optional<bus::publisher> out;
   uint32_t seq = 0;
   delta_fn on_delta;
@@ -62,7 +66,7 @@ void generate_and_reply(model_backend& backend, const resolved_model& target,
         ++seq;
     };
   }
-  auto result = backend.generate(req, target.model, on_delta, nullptr);
+  auto result = backend.generate(req, target.model, on_delta, cancel);
   if (!result)
     return reply_error(in, result.error());
   result->set_provider(target.provider);
@@ -76,6 +80,8 @@ struct service_state {
   registry_ptr registry = std::make_shared<storage::provider_registry>();
   dev_model dev;
   size_t in_flight = 0;
+  /// Provider calls under way, by tenant and turn, for CancelTurn.
+  std::unordered_map<std::string, std::shared_ptr<std::atomic<bool>>> running;
   static inline const char* name = "inference";
 };
 
@@ -109,11 +115,15 @@ void on_generate(self_ptr self, bus::inbound& in) {
   if (!target)
     return reply_error(in, target.error());
   if (target->builtin())
-    return generate_and_reply(st.dev, *target, *req, in, st.env->one_way);
+    return generate_and_reply(st.dev, *target, *req, in, st.env->one_way, nullptr);
   if (st.in_flight >= st.env->max_in_flight)
     return reply_error(in, make_error(errc::backend_unavailable,
                                       "too many generations in flight on this node"));
   ++st.in_flight;
+  auto key = in.env.tenant() + "/" + req->turn_id();
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  if (!req->turn_id().empty())
+    st.running[key] = cancel;
   openai_options opts;
   opts.provider = target->provider;
   opts.base_url = target->base_url;
@@ -126,26 +136,47 @@ void on_generate(self_ptr self, bus::inbound& in) {
   // A worker of its own: the provider call blocks for as long as the model
   // takes, and must never hold a scheduler thread.
   self->spawn<caf::detached>([me, opts = std::move(opts), target = std::move(*target),
-                              req = std::move(*req), in = std::move(in),
-                              one_way = st.env->one_way](caf::event_based_actor* worker) mutable {
+                              req = std::move(*req), in = std::move(in), one_way = st.env->one_way,
+                              key, cancel](caf::event_based_actor* worker) mutable {
     openai_client client{std::move(opts)};
-    generate_and_reply(client, target, req, in, one_way);
-    caf::anon_send(me, finished_atom::value);
+    generate_and_reply(client, target, req, in, one_way, cancel.get());
+    caf::anon_send(me, finished_atom::value, key, cancel);
     worker->quit();
   });
+}
+
+/// A CancelTurn for a generation this node runs: its provider call stops
+/// (the caller has stopped waiting; the tokens would be wasted).
+void on_cancel(self_ptr self, const bus::inbound& in) {
+  auto cancel = bus::payload_as<troupe::v1::CancelTurn>(in.env);
+  if (!cancel)
+    return reply_error(in, cancel.error());
+  auto it = self->state.running.find(in.env.tenant() + "/" + cancel->turn_id());
+  troupe::v1::TurnCancelled ack;
+  ack.set_turn_id(cancel->turn_id());
+  if (it != self->state.running.end()) {
+    it->second->store(true);
+    ack.set_was_running(true);
+  }
+  if (in.reply->expected())
+    (void) in.reply->send(bus::make_reply(in.env, ack));
 }
 
 caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridge_actor bridge) {
   self->state.env = std::move(env);
   auto& st = self->state;
-  self->request(bridge, 5s, serve_atom::value, *st.env->subjects.svc("inference"),
-                std::string{"inference"}, caf::actor_cast<caf::actor>(self), false)
-    .then([](bool) {},
-          [self](const caf::error& err) {
-            log::get("inference")->error("inference service cannot serve: {}",
-                                         self->system().render(err));
-            self->quit(err);
-          });
+  // Generations on the queue group (one instance each); cancellations on
+  // the broadcast subject (every instance, the one running the turn acts).
+  for (auto [subject, queue] : {std::pair{*st.env->subjects.svc("inference"), std::string{"inference"}},
+                                std::pair{*st.env->subjects.broadcast("inference", "cancel"), std::string{}}})
+    self->request(bridge, 5s, serve_atom::value, subject, queue, caf::actor_cast<caf::actor>(self),
+                  false)
+      .then([](bool) {},
+            [self](const caf::error& err) {
+              log::get("inference")->error("inference service cannot serve: {}",
+                                           self->system().render(err));
+              self->quit(err);
+            });
   refresh(self);
   return {
     [self](inbound_atom, bus::inbound& in) {
@@ -159,6 +190,8 @@ caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridg
       const auto& type = in.env.payload_type();
       if (type == "troupe.v1.GenerateRequest")
         return on_generate(self, in);
+      if (type == "troupe.v1.CancelTurn")
+        return on_cancel(self, in);
       if (type == "troupe.v1.ListModels") {
         if (in.reply->expected())
           (void) in.reply->send(bus::make_reply(in.env, list_models(*self->state.registry)));
@@ -168,7 +201,13 @@ caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridg
     },
     [self](loaded_atom, registry_ptr& reg) { self->state.registry = std::move(reg); },
     [self](refresh_atom) { refresh(self); },
-    [self](finished_atom) { --self->state.in_flight; },
+    [self](finished_atom, const std::string& key, std::shared_ptr<std::atomic<bool>>& cancel) {
+      auto& st = self->state;
+      --st.in_flight;
+      // A newer call of the same turn (a resend) keeps its own entry.
+      if (auto it = st.running.find(key); it != st.running.end() && it->second == cancel)
+        st.running.erase(it);
+    },
   };
 }
 

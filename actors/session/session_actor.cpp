@@ -175,6 +175,22 @@ void on_committed(self_ptr self, const std::string& turn_id, const caf::error& e
   run_next(self);
 }
 
+/// Asks whichever inference instance runs the current turn to stop; the
+/// turn ends now either way (its late answer finds no current turn).
+void stop_generation(self_ptr self) {
+  auto& st = self->state;
+  auto& t = *st.current;
+  troupe::v1::CancelTurn req;
+  req.set_turn_id(t.turn.turn_id());
+  auto env = bus::make_envelope(req);
+  env.set_tenant(st.info.tenant());
+  *env.mutable_principal() = t.request.env.principal();
+  auto subject = st.env->subjects.broadcast("inference", "cancel");
+  if (auto err = subject ? st.out->publish(*subject, env) : subject.error())
+    log::get("session")->warn("session {}: turn {}: the cancel did not reach inference: {}",
+                              st.info.id(), t.turn.turn_id(), caf::to_string(err));
+}
+
 /// Inference answered; go on once its chunks are all relayed (or the grace ran out).
 void settle(self_ptr self, bool force) {
   auto& t = *self->state.current;
@@ -322,8 +338,13 @@ void on_inbound(self_ptr self, bus::inbound& in) {
     if (cancel) {
       ack.set_turn_id(cancel->turn_id());
       if (st.current && st.current->turn.turn_id() == cancel->turn_id()) {
-        st.current->cancelled = true;
         ack.set_was_running(true);
+        if (st.current->result) {
+          st.current->cancelled = true; // settles, then fails before the commit
+        } else {
+          stop_generation(self);
+          fail_turn(self, session_error("cancelled", "the turn was cancelled"));
+        }
       }
       // A queued turn that was cancelled never starts.
       for (auto it = st.queue.begin(); it != st.queue.end(); ++it) {

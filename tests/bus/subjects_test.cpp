@@ -15,6 +15,8 @@ TEST_CASE("valid_token accepts letters, digits, underscore and dash only", "[sub
 TEST_CASE("subjects follow the troupe.<cluster> scheme for every address kind", "[subjects]") {
   subjects s{"prod"};
   CHECK(*s.svc("inference") == "troupe.prod.svc.inference");
+  CHECK(*s.broadcast("inference", "cancel") == "troupe.prod.all.inference.cancel");
+  CHECK_FALSE(s.broadcast("inference", "a.b"));
   CHECK(*s.direct("node-1", "session", "s42") == "troupe.prod.node.node-1.session.s42");
   CHECK(*s.heartbeat("node-1") == "troupe.prod.heartbeat.node-1");
   CHECK(*s.ctl("node-1") == "troupe.prod.ctl.node-1");

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #pragma GCC diagnostic pop
 #include <boost/algorithm/string/predicate.hpp>
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -148,6 +149,7 @@ struct fake_openai_server::impl {
   mutable std::mutex mtx;
   std::deque<scripted_response> script;
   std::vector<recorded_request> seen;
+  std::atomic<size_t> hangs_abandoned{0};
   uint16_t bound_port = 0;
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
@@ -217,6 +219,7 @@ struct fake_openai_server::impl {
         char byte;
         co_await stream.async_read_some(net::buffer(&byte, 1),
                                         net::redirect_error(net::use_awaitable, ec));
+        ++hangs_abandoned;
         co_return; // the client gave up (or sent more, which a hang ignores)
       }
       if (r.what == scripted_response::kind::stream) {
@@ -275,6 +278,10 @@ fake_openai_server::~fake_openai_server() {
 
 uint16_t fake_openai_server::port() const noexcept {
   return impl_->bound_port;
+}
+
+size_t fake_openai_server::hangs_abandoned() const noexcept {
+  return impl_->hangs_abandoned.load();
 }
 
 std::string fake_openai_server::base_url() const {

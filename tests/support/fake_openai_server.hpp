@@ -73,6 +73,9 @@ public:
   /// Queues the answer to a coming request, first in first out.
   void push(scripted_response r);
 
+  /// Hung answers whose client closed the connection (or sent more bytes).
+  size_t hangs_abandoned() const noexcept;
+
   /// Every request received so far, in order.
   std::vector<recorded_request> requests() const;
 

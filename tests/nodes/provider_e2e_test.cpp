@@ -1,0 +1,101 @@
+// Turns through a real provider: a node whose `default` role names a fake
+// OpenAI-compatible server (a real HTTP server on loopback), configured with
+// the `troupe provider` and `troupe role` commands as an operator would.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/nodes/node_fixture.hpp"
+#include "tests/support/fake_openai_server.hpp"
+#include "tests/support/nats_server.hpp"
+#include "tests/support/pg_server.hpp"
+
+using namespace troupe::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+struct provider_cluster {
+  fake_openai_server fake;
+  nats_server nats;
+  std::string db;
+  std::string dir;
+  std::unique_ptr<node_process> node;
+
+  provider_cluster() {
+    static int n = 0;
+    db = shared_pg_server().create_database("provider_e2e_" + std::to_string(++n));
+    char tmpl[] = "/tmp/troupe-provider-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    auto key = dir + "/master.key";
+    REQUIRE(cli({"migrate", "--database-url", db}) == 0);
+    REQUIRE(cli({"provider", "add", "fake", "--base-url", fake.base_url(), "--api-key-env",
+                 "FAKE_KEY", "--master-key", key, "--database-url", db})
+            == 0);
+    REQUIRE(cli({"role", "set", "default", "fake/fake-model", "--database-url", db}) == 0);
+    node = std::make_unique<node_process>(node_options{
+      "prov", {}, nats.url(), db,
+      "[inference]\nmaster_key_file = \"" + key + "\"\nrequest_timeout_s = 60\n"});
+    REQUIRE(node->wait_ready());
+  }
+  ~provider_cluster() {
+    node.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  int cli(std::vector<std::string> args) {
+    args.insert(args.begin(), TROUPE_BINARY);
+    child_process p{std::move(args), dir + "/cli.log", {"FAKE_KEY=sk-fake-secret"}};
+    return p.wait_for(20s);
+  }
+
+  http_response post(const std::string& path, const json& body, long timeout_ms = 10'000) {
+    return http_send({"POST", node->gateway(path), {"Content-Type: application/json"},
+                      body.dump(), timeout_ms});
+  }
+};
+
+} // namespace
+
+TEST_CASE("a turn goes to the provider the default role names, with its key",
+          "[chat][integration]") {
+  provider_cluster c;
+  auto r = c.post("/v1/chat", {{"message", "hello provider"}});
+  INFO(r.body << "\n" << c.node->log());
+  REQUIRE(r.status == 200);
+  auto body = json::parse(r.body);
+  CHECK(body["message"]["content"] == "fake heard: hello provider");
+  auto seen = c.fake.requests();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].header("Authorization") == "Bearer sk-fake-secret");
+  CHECK(json::parse(seen[0].body)["model"] == "fake-model");
+}
+
+TEST_CASE("a client that hangs up cancels its turn through the bus: the provider call stops and "
+          "the session takes the next turn at once",
+          "[chat][integration]") {
+  provider_cluster c;
+  auto first = c.post("/v1/chat", {{"message", "hello"}});
+  REQUIRE(first.status == 200);
+  std::string sid = json::parse(first.body)["session_id"];
+
+  // The provider never answers this one; the client gives up after 1.5 s.
+  c.fake.push(scripted_response::hang());
+  auto gone = c.post("/v1/chat/stream", {{"message", "never answered"}, {"session_id", sid}}, 1500);
+  CHECK(gone.status != 500);
+
+  // Inference dropped the provider call (the fake saw its client leave) ...
+  CHECK(wait_until(5s, [&] { return c.fake.hangs_abandoned() == 1; }));
+  // ... and the session did not wait for it: the next turn is answered now,
+  // not after the provider's 60 s timeout.
+  auto next = c.post("/v1/chat", {{"message", "after"}, {"session_id", sid}}, 5000);
+  INFO(next.body << "\n" << c.node->log());
+  REQUIRE(next.status == 200);
+  CHECK(json::parse(next.body)["message"]["content"] == "fake heard: after");
+  // The cancelled turn left nothing behind.
+  auto msgs = json::parse(http_get(c.node->gateway("/v1/sessions/" + sid + "/messages")).body);
+  REQUIRE(msgs["messages"].size() == 4);
+  CHECK(msgs["messages"][2]["content"] == "after");
+}
