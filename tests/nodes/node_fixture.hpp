@@ -21,6 +21,7 @@ struct node_options {
   std::string extra{}; // more TOML appended verbatim
   std::string auth_mode = "dev";
   std::string principal_key_file{}; // empty: the node's default (.troupe/principal.key)
+  std::string auth_extra{};         // more TOML lines for the [auth] table
 };
 
 class node_process {
@@ -37,7 +38,7 @@ public:
         << "[database]\nurl = \"" << opts_.database_url << "\"\n"
         << "[admin]\nport = " << admin_port_ << "\n"
         << "[gateway]\nport = " << gateway_port_ << "\nrate_limit_per_s = 0\n"
-        << "[auth]\nmode = \"" << opts_.auth_mode << "\"\n"
+        << "[auth]\nmode = \"" << opts_.auth_mode << "\"\n" << opts_.auth_extra
         << "[bus]\nprincipal_key_file = \"" << opts_.principal_key_file << "\"\n"
         << "[supervision]\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\n"
         << opts_.extra;

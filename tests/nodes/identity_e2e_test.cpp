@@ -1,0 +1,164 @@
+// Identity through a real node in `required` mode: an API key made with
+// `troupe apikey create`, HS256 JWTs minted with OpenSSL directly, refusals
+// with their codes, identity headers that disagree, a revoked key, and each
+// principal seeing only its own sessions.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/identity/jwt_mint.hpp"
+#include "tests/nodes/node_fixture.hpp"
+#include "tests/support/nats_server.hpp"
+#include "tests/support/pg_server.hpp"
+
+using namespace troupe::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+namespace mint = troupe::identity_test;
+
+namespace {
+
+const std::string secret(40, 's');
+
+int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string hs256(const json& claims, const std::string& key = secret) {
+  return mint::mint_hmac({{"alg", "HS256"}, {"typ", "JWT"}}, claims, key);
+}
+
+json claims(const std::string& tenant, const std::string& user, const json& changes = json::object()) {
+  json c{{"tenant", tenant}, {"sub", user}, {"iss", "https://idp.test"},
+         {"aud", "troupe"},  {"exp", now_s() + 600}};
+  c.update(changes);
+  return c;
+}
+
+struct secured_node {
+  nats_server nats;
+  std::string db;
+  std::string dir;
+  std::unique_ptr<node_process> node;
+
+  secured_node() {
+    db = shared_pg_server().create_database("identity_e2e");
+    char tmpl[] = "/tmp/troupe-identity-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    std::ofstream{dir + "/hs256.secret"} << secret;
+    std::filesystem::permissions(dir + "/hs256.secret", std::filesystem::perms::owner_read);
+    REQUIRE(cli({"migrate"}).first == 0);
+    node = std::make_unique<node_process>(node_options{
+      "secure", {}, nats.url(), db, {}, "required", {},
+      "jwt_hs256_secret_file = \"" + dir + "/hs256.secret\"\njwt_issuer = \"https://idp.test\"\n"
+      "jwt_audience = \"troupe\"\napi_key_cache_ttl_s = 0\n"});
+    REQUIRE(node->wait_ready());
+  }
+  ~secured_node() {
+    node.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  /// Exit code and stdout of `troupe ARGS --database-url db`.
+  std::pair<int, std::string> cli(std::vector<std::string> args) {
+    args.insert(args.begin(), TROUPE_BINARY);
+    args.push_back("--database-url");
+    args.push_back(db);
+    std::filesystem::remove(dir + "/cli.out");
+    child_process p{std::move(args), dir + "/cli.out"};
+    int code = p.wait_for(20s);
+    std::ifstream in{dir + "/cli.out"};
+    return {code, {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}}};
+  }
+
+  http_response send(const std::string& method, const std::string& path,
+                     std::vector<std::string> headers, const std::string& body = {}) {
+    if (!body.empty())
+      headers.push_back("Content-Type: application/json");
+    return http_send({method, node->gateway(path), std::move(headers), body, 10'000});
+  }
+};
+
+std::string code_of(const http_response& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  return j.is_object() && j["error"].is_object() ? j["error"].value("code", "") : "";
+}
+
+std::string line_after(const std::string& text, const std::string& label) {
+  auto at = text.find(label);
+  REQUIRE(at != std::string::npos);
+  at += label.size();
+  auto start = text.find_first_not_of(' ', at);
+  return text.substr(start, text.find('\n', start) - start);
+}
+
+} // namespace
+
+TEST_CASE("a node in required mode admits API keys and JWTs and refuses everything else",
+          "[chat][identity][integration]") {
+  secured_node n;
+  auto [code, out] = n.cli({"apikey", "create", "--tenant", "acme", "--user", "alice"});
+  REQUIRE(code == 0);
+  auto key = line_after(out, "api key:");
+  auto key_id = line_after(out, "key id:");
+  auto alice = "Authorization: Bearer " + key;
+  auto bob = "Authorization: Bearer " + hs256(claims("acme", "bob"));
+  auto hello = json{{"message", "hello"}}.dump();
+
+  // No credentials, bad credentials: 401 with a stable code.
+  auto none = n.send("POST", "/v1/chat", {}, hello);
+  CHECK(none.status == 401);
+  CHECK(code_of(none) == "unauthenticated");
+  std::vector<std::pair<std::string, std::string>> bad{
+    {"a key that was never issued", "trp_AAAAAAAAAAAA_" + std::string(43, 'A')},
+    {"wrong HS256 secret", hs256(claims("acme", "bob"), std::string(40, 'x'))},
+    {"expired", hs256(claims("acme", "bob", json{{"exp", now_s() - 3600}}))},
+    {"not yet valid", hs256(claims("acme", "bob", json{{"nbf", now_s() + 3600}}))},
+    {"wrong audience", hs256(claims("acme", "bob", json{{"aud", "someone-else"}}))},
+    {"wrong issuer", hs256(claims("acme", "bob", json{{"iss", "https://evil.test"}}))},
+    {"alg none", mint::assemble({{"alg", "none"}, {"typ", "JWT"}}, claims("acme", "bob"), "")},
+  };
+  for (const auto& [why, token] : bad) {
+    INFO(why);
+    auto r = n.send("POST", "/v1/chat", {"Authorization: Bearer " + token}, hello);
+    CHECK(r.status == 401);
+    CHECK(code_of(r) == "invalid_token");
+  }
+  // A payload changed after signing no longer verifies.
+  auto signed_token = hs256(claims("acme", "bob"));
+  auto dot = signed_token.find('.');
+  auto tampered = signed_token.substr(0, dot + 1)
+                  + mint::b64url(claims("other", "bob").dump())
+                  + signed_token.substr(signed_token.find('.', dot + 1));
+  CHECK(n.send("POST", "/v1/chat", {"Authorization: Bearer " + tampered}, hello).status == 401);
+
+  // The API key and the JWT both chat, each as itself.
+  auto a = n.send("POST", "/v1/chat", {alice}, hello);
+  REQUIRE(a.status == 200);
+  std::string alice_session = json::parse(a.body)["session_id"];
+  auto b = n.send("POST", "/v1/chat", {bob}, hello);
+  REQUIRE(b.status == 200);
+  auto bobs = json::parse(n.send("GET", "/v1/sessions", {bob}).body)["sessions"];
+  REQUIRE(bobs.size() == 1);
+  CHECK(bobs[0]["id"] != alice_session);
+  CHECK(n.send("GET", "/v1/sessions/" + alice_session, {bob}).status == 404);
+  auto on_alices = n.send("POST", "/v1/chat", {bob},
+                          json{{"message", "x"}, {"session_id", alice_session}}.dump());
+  CHECK(on_alices.status == 404);
+
+  // Identity headers cannot move a caller to another tenant.
+  auto spoof = n.send("POST", "/v1/chat", {alice, "X-Tenant-ID: globex"}, hello);
+  CHECK(spoof.status == 403);
+  CHECK(code_of(spoof) == "tenant_mismatch");
+
+  // A revoked key stops working (the cache keeps none here).
+  REQUIRE(n.cli({"apikey", "revoke", key_id}).first == 0);
+  auto revoked = n.send("POST", "/v1/chat", {alice}, hello);
+  CHECK(revoked.status == 401);
+  CHECK(code_of(revoked) == "invalid_token");
+}
