@@ -22,7 +22,7 @@ function(troupe_add_test)
   troupe_warnings(${T_NAME})
   catch_discover_tests(${T_NAME}
     PROPERTIES LABELS "${T_LABELS}"
-    EXTRA_ARGS --use-colour no)
+    EXTRA_ARGS --use-colour no --warn NoTests)
 endfunction()
 
 function(troupe_add_bench NAME)

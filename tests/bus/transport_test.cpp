@@ -177,7 +177,7 @@ TEST_CASE("connecting where no server listens fails at once with the URLs in the
   CHECK(code_of(bad.error()) == bus::errc::not_connected);
 }
 
-TEST_CASE("a killed server makes the link reconnect; publishes made meanwhile are buffered and "
+TEST_CASE("a killed server makes the link reconnect, publishes made meanwhile are buffered and "
           "arrive after the restart",
           "[transport][integration]") {
   nats_server srv;
@@ -259,7 +259,7 @@ TEST_CASE("the link closes for good after the allowed reconnect attempts",
   CHECK_FALSE(t->drain(100ms)); // already closed: nothing to do
 }
 
-TEST_CASE("drain lets in-flight messages reach their handler, then closes; twice is harmless",
+TEST_CASE("drain lets in-flight messages reach their handler, then closes, twice is harmless",
           "[transport][integration]") {
   nats_server srv;
   auto t = connect_to(srv, "drainer");

@@ -295,7 +295,7 @@ TEST_CASE("E014: a principal key file that is missing, not a file, or shorter th
   CHECK(with_key(good_key).ok());
 }
 
-TEST_CASE("E014: an Ed25519 public key file must exist but may be short; a JWT secret needs 32 bytes",
+TEST_CASE("E014: an Ed25519 public key file must exist but may be short, a JWT secret needs 32 bytes",
           "[config][codes]") {
   temp_dir dir;
   auto pem = dir.write("ed.pem", "short");

@@ -178,7 +178,7 @@ TEST_CASE("identity headers naming another tenant or user are refused with 403")
   }
 }
 
-TEST_CASE("JWTs and API keys share one authenticator; a missing header is unauthenticated") {
+TEST_CASE("JWTs and API keys share one authenticator, a missing header is unauthenticated") {
   auto url = migrated_database();
   bearer_options o = options_for(url);
   auto v = jwt_verifier::make({jwt_secret, "", "", "", 30s});

@@ -97,7 +97,7 @@ TEST_CASE_METHOD(fixture, "a custom role from the table resolves like a known on
   CHECK(r->api_key == "mk");
 }
 
-TEST_CASE_METHOD(fixture, "provider/model picks the provider; its models list must hold the model") {
+TEST_CASE_METHOD(fixture, "provider/model picks the provider, its models list must hold the model") {
   auto r = resolve(registry(), keys, "mistral/shared-7b");
   REQUIRE(r);
   CHECK(r->provider == "mistral");
