@@ -125,6 +125,7 @@ caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input 
     env->inference_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         cfg.inference.request_timeout + 10s);
     env->max_envelope_bytes = cfg.bus.max_envelope_bytes;
+    env->metrics = std::make_shared<session::session_metrics>(&in.metrics);
     p->session_env = std::move(env);
   }
   if (inference) {

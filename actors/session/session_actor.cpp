@@ -41,6 +41,7 @@ struct turn_state {
   bus::inbound request;
   troupe::v1::TurnRequest turn;
   troupe::v1::ChatMessage user; // as the model gets it and as it is stored
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::optional<turn_events> events;
   uint32_t chunks_out = 0;       // TurnChunks published to the gateway
   uint32_t generate_chunks = 0;  // GenerateChunks received from inference
@@ -100,6 +101,8 @@ void fail_turn(self_ptr self, troupe::v1::Error err) {
   log::get("session")->info("session {}: turn {} failed: {}/{}: {}", st.info.id(),
                             t.turn.turn_id(), err.component(), err.code(), err.message());
   t.events->emit(Type::TURN_FAILED, &err, err.code());
+  st.env->metrics->turn(err.code() == "cancelled" ? "cancelled" : "failed",
+                        std::chrono::steady_clock::now() - t.started);
   answer_error(self, t.request, std::move(err));
   st.current.reset();
   run_next(self);
@@ -171,6 +174,7 @@ void on_committed(self_ptr self, const std::string& turn_id, const caf::error& e
       log::get("session")->warn("session {}: turn {} committed but the reply was not sent: {}",
                                 st.info.id(), turn_id, caf::to_string(e));
   t.events->emit(Type::TURN_COMPLETED, &out);
+  st.env->metrics->turn("completed", std::chrono::steady_clock::now() - t.started);
   st.current.reset();
   run_next(self);
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/session/session_metrics.hpp"
 #include "bus/kv.hpp"
 #include "bus/principal.hpp"
 #include "bus/subjects.hpp"
@@ -27,6 +28,7 @@ struct session_env {
   config::session_settings settings;
   std::chrono::milliseconds inference_timeout{120'000};
   size_t max_envelope_bytes = 1 << 20;
+  std::shared_ptr<session_metrics> metrics = std::make_shared<session_metrics>(nullptr);
 };
 
 using session_env_ptr = std::shared_ptr<const session_env>;

@@ -110,6 +110,10 @@ void on_activated(self_ptr self, activation& a) {
   auto pending = std::move(st.waiting[a.session_id]);
   st.waiting.erase(a.session_id);
   if (!a.start) {
+    const auto& code = a.err.code();
+    st.env->metrics->activation(code == "session_moved"       ? "moved"
+                                : code == "session_not_found" ? "not_found"
+                                                              : "error");
     for (auto& in : pending)
       if (in.env.payload_type() != "troupe.v1.GenerateChunk")
         reply_error(in, a.err);
@@ -118,6 +122,8 @@ void on_activated(self_ptr self, activation& a) {
   auto session = spawn_session(self->system(), st.env, std::move(*a.start));
   self->monitor(session);
   st.live[a.session_id] = session;
+  st.env->metrics->activation("hosted");
+  st.env->metrics->active(1);
   log::get("session")->debug("session {} activated on {}", a.session_id, st.env->node_id);
   deliver(self, session, pending);
 }
@@ -272,6 +278,7 @@ caf::behavior session_host(self_ptr self, session_env_ptr env, bus::bridge_actor
     for (auto it = live.begin(); it != live.end(); ++it)
       if (it->second.address() == dm.source) {
         live.erase(it);
+        self->state.env->metrics->active(-1);
         break;
       }
   });

@@ -260,3 +260,32 @@ TEST_CASE("every step of a turn is a TurnEvent on the bus, in order, that a plai
   auto msgs = json::parse(http_get(node.gateway("/v1/sessions/" + sid + "/messages")).body);
   CHECK(msgs["messages"][2]["id"] == invoked.request().messages(0).id());
 }
+
+TEST_CASE("an idle session is passivated and comes back with its history, and the node counts it all",
+          "[chat][integration]") {
+  nats_server nats;
+  node_process node{{"idler", {}, nats.url(), fresh_database(), "[session]\nidle_timeout_s = 1\n"}};
+  REQUIRE(node.wait_ready());
+  auto metrics = [&] { return http_get(node.admin("/metrics")).body; };
+  auto has = [](const std::string& text, const std::string& line) {
+    return text.find(line) != std::string::npos;
+  };
+
+  auto first = chat(node, {{"message", "hello"}});
+  std::string sid = first["session_id"];
+  CHECK(has(metrics(), "troupe_sessions_active 1\n"));
+  // Passivated after a second without turns: the actor is gone.
+  CHECK(wait_until(5s, [&] { return has(metrics(), "troupe_sessions_active 0\n"); }));
+  // The next turn activates it again, from PostgreSQL, history and all.
+  auto second = chat(node, {{"message", "back"}, {"session_id", sid}});
+  CHECK(second["message"]["content"] == "troupe-dev heard: back (turn 2)");
+  auto text = metrics();
+  CHECK(has(text, "troupe_sessions_active 1\n"));
+  CHECK(has(text, R"(troupe_session_activations_total{outcome="hosted"} 2)"));
+  CHECK(has(text, R"(troupe_turns_total{outcome="completed"} 2)"));
+  CHECK(has(text, "troupe_turn_seconds_count 2\n"));
+  // A turn that fails is counted as such.
+  auto bad = post(node, "/v1/chat", {{"message", "x"}, {"session_id", sid}, {"model", "nosuch/model"}});
+  CHECK(bad.status >= 400);
+  CHECK(has(metrics(), R"(troupe_turns_total{outcome="failed"} 1)"));
+}

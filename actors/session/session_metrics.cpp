@@ -1,0 +1,64 @@
+#include "actors/session/session_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <string>
+
+#include "common/logging.hpp"
+
+namespace troupe::session {
+
+session_metrics::session_metrics(prometheus::Registry* reg) {
+  if (reg == nullptr)
+    return;
+  try {
+    active_ = &prometheus::BuildGauge()
+                 .Name("troupe_sessions_active")
+                 .Help("Session actors live on this node")
+                 .Register(*reg)
+                 .Add({});
+    activations_ = &prometheus::BuildCounter()
+                      .Name("troupe_session_activations_total")
+                      .Help("Requests to host a session here, by outcome")
+                      .Register(*reg);
+    turns_ = &prometheus::BuildCounter()
+                .Name("troupe_turns_total")
+                .Help("Turns run by this node's sessions, by outcome")
+                .Register(*reg);
+    // Turns take from milliseconds (the dev model) to minutes (tool loops).
+    static const prometheus::Histogram::BucketBoundaries bounds{
+      0.001, 0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+    seconds_ = &prometheus::BuildHistogram()
+                  .Name("troupe_turn_seconds")
+                  .Help("Turn time, from its start on the session to its answer")
+                  .Register(*reg)
+                  .Add({}, bounds);
+  } catch (const std::exception& e) {
+    // Metrics are a side channel: sessions run without them.
+    log::get("session")->error("session metrics disabled: {}", e.what());
+    active_ = nullptr;
+    activations_ = turns_ = nullptr;
+    seconds_ = nullptr;
+  }
+}
+
+void session_metrics::active(double delta) {
+  if (active_ != nullptr)
+    active_->Increment(delta);
+}
+
+void session_metrics::activation(std::string_view outcome) {
+  if (activations_ != nullptr)
+    activations_->Add({{"outcome", std::string{outcome}}}).Increment();
+}
+
+void session_metrics::turn(std::string_view outcome, std::chrono::steady_clock::duration took) {
+  if (turns_ == nullptr)
+    return;
+  turns_->Add({{"outcome", std::string{outcome}}}).Increment();
+  seconds_->Observe(std::chrono::duration<double>(took).count());
+}
+
+} // namespace troupe::session
