@@ -2,6 +2,7 @@
 # (connection, JetStream, KV) and the in-memory fake for unit tests.
 troupe_add_component(NAME bus_transport
   SOURCES errc.cpp transport.cpp subject_match.cpp fake_transport.cpp nats_transport.cpp
+          local_delivery.cpp
           jetstream.cpp kv.cpp
   DEPS caf::core PkgConfig::NATS troupe_common prometheus-cpp::core)
 
@@ -10,6 +11,7 @@ set(_transport_tests ${PROJECT_SOURCE_DIR}/tests/bus)
 troupe_add_test(NAME bus_fake_transport_tests
   SOURCES ${_transport_tests}/fake_transport_test.cpp
           ${_transport_tests}/fake_transport_subject_test.cpp
+          ${_transport_tests}/local_delivery_test.cpp
   DEPS troupe_bus_transport
   LABELS unit)
 

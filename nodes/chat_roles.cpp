@@ -101,7 +101,7 @@ caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input 
                                                      cfg.database.connect_timeout, store_workers);
   bus::subjects subjects{cfg.node.cluster};
   if (session) {
-    auto js = bus::jetstream::open(*in.transport);
+    auto js = bus::jetstream::open(*in.nats);
     if (!js)
       return startup_error("JetStream", js.error());
     // Every turn event of the cluster, kept a week for subscribers and the audit.

@@ -19,7 +19,8 @@ namespace troupe::node {
 
 struct chat_roles_input {
   const config::node_config& cfg;
-  std::shared_ptr<bus::nats_transport> transport;
+  std::shared_ptr<bus::nats_transport> nats; // JetStream and KV
+  bus::transport_ptr transport;              // requests, replies, services
   bus::transport_ptr one_way;
   std::shared_ptr<const bus::principal_keys> keys; // may be empty: loaded or created here
   bus::bridge_actor bridge;

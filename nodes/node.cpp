@@ -8,6 +8,7 @@
 
 #include "actors/supervision/supervisor.hpp"
 #include "bus/bridge.hpp"
+#include "bus/local_delivery.hpp"
 #include "bus/nats_transport.hpp"
 #include "bus/principal.hpp"
 #include "bus/subjects.hpp"
@@ -199,7 +200,11 @@ int run_node(const config::node_config& cfg) {
     auto ctx = std::make_shared<node_context>(cfg, *transport);
     bus::bridge_config bcfg{cfg.node.cluster, cfg.node.id, cfg.bus.max_envelope_bytes, *keys,
                             *one_way};
-    auto bridge = bus::make_bridge(sys, *transport, bcfg, *registry);
+    // Requests to services and sessions this node hosts skip the server;
+    // the receiver's checks run all the same (bus/local_delivery.hpp).
+    auto messaging = std::make_shared<bus::local_delivery>(
+        *transport, std::vector<std::string>{"troupe." + cfg.node.cluster + ".node." + cfg.node.id + "."});
+    auto bridge = bus::make_bridge(sys, messaging, bcfg, *registry);
     auto store = storage::make_storage_actor(sys, cfg.database.url, cfg.database.connect_timeout);
 
     auto policy = policy_of(cfg.supervision);
@@ -208,7 +213,7 @@ int run_node(const config::node_config& cfg) {
     top.push_back(supervision::supervisor_child(
       "system", policy, {control_child(ctx, bridge, store)}, registry.get()));
     auto chat = chat_roles::prepare(
-        {cfg, *transport, *one_way, *keys, bridge, *registry}, sys);
+        {cfg, *transport, messaging, *one_way, *keys, bridge, *registry}, sys);
     if (!chat) {
       lg->error("cannot start: {}", describe(chat.error()));
       caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
