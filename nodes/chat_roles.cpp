@@ -20,8 +20,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Store workers per node: turns of different sessions commit in parallel.
+/// Store workers per node: activations and queries of different sessions run
+/// in parallel.
 constexpr size_t store_workers = 4;
+/// Turn committers per node: each commits the turns that gathered while its
+/// last commit ran, so two keep PostgreSQL busy without many small commits.
+constexpr size_t commit_workers = 2;
 
 bool has(const config::node_config& cfg, config::role r) {
   return std::find(cfg.node.roles.begin(), cfg.node.roles.end(), r) != cfg.node.roles.end();
@@ -78,6 +82,7 @@ struct chat_roles::impl {
   const config::node_config& cfg;
   chat_roles_input in;
   storage::store_pool_ptr store;
+  storage::turn_committer_ptr committer;
   session::session_env_ptr session_env;
   inference::inference_env_ptr inference_env;
   gateway::chat_backend_ptr backend;
@@ -93,7 +98,7 @@ chat_roles::~chat_roles() {
 caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input in,
                                                                caf::actor_system& sys) {
   const auto& cfg = in.cfg;
-  auto p = std::make_unique<impl>(impl{cfg, in, nullptr, nullptr, nullptr, nullptr, nullptr});
+  auto p = std::make_unique<impl>(impl{cfg, in, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
   bool session = has(cfg, config::role::session);
   bool inference = has(cfg, config::role::inference);
   if (session || inference)
@@ -120,6 +125,9 @@ caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input 
     env->one_way = in.one_way;
     env->keys = in.keys;
     env->store = p->store;
+    p->committer = std::make_shared<storage::turn_committer>(
+        sys, cfg.database.url, cfg.database.connect_timeout, commit_workers);
+    env->committer = p->committer;
     env->directory = std::make_shared<bus::kv_bucket>(std::move(*dir));
     env->settings = cfg.session;
     env->inference_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -204,6 +212,8 @@ void chat_roles::stop() {
   impl_->backend.reset();
   if (impl_->store)
     impl_->store->stop();
+  if (impl_->committer)
+    impl_->committer->stop();
 }
 
 } // namespace troupe::node

@@ -28,9 +28,10 @@ const std::string insert_unless_key_taken_sql = insert_session_sql + R"sql(
 ON CONFLICT (tenant, user_id, external_key)
   WHERE external_key IS NOT NULL AND deleted_at IS NULL DO NOTHING )sql";
 
-// See migration 0005: one round trip per turn.
+// See migrations 0005 and 0006: one round trip per turn, or per batch.
 constexpr const char* commit_turn_sql =
   "SELECT * FROM troupe_commit_turn($1, $2, $3::jsonb, $4, $5)";
+constexpr const char* commit_turns_sql = "SELECT * FROM troupe_commit_turns($1::jsonb)";
 
 constexpr const char* load_messages_sql = R"sql(
 SELECT id, turn_id, role, content, COALESCE(tool_calls::text, ''), tool_call_id, name,
@@ -302,41 +303,110 @@ caf::expected<std::vector<ChatMessage>> load_messages(connection& conn,
                  });
 }
 
+namespace {
+
+caf::error check_commit(const std::string& session_id, const std::string& turn_id,
+                        const std::vector<ChatMessage>& msgs, const std::string& model) {
+  if (auto err = check_turn(session_id, turn_id, msgs))
+    return err;
+  if (model.find('\0') != std::string::npos)
+    return refuse("a model name with a NUL character");
+  return caf::none;
+}
+
+/// A turn's messages as troupe_commit_turn takes them.
+nlohmann::json messages_json(const std::vector<ChatMessage>& msgs) {
+  auto out = nlohmann::json::array();
+  for (const auto& m : msgs)
+    out.push_back({{"id", m.id()},
+                   {"role", m.role()},
+                   {"content", m.content()},
+                   {"tool_calls", tool_calls_json(m)},
+                   {"tool_call_id", m.tool_call_id()},
+                   {"name", m.name()},
+                   {"created_ms", m.created_unix_ms()}});
+  return out;
+}
+
+std::string commit_what(const std::string& session_id, const std::string& turn_id) {
+  return "committing turn '" + turn_id + "' of session '" + session_id + "'";
+}
+
+/// A troupe_commit_turn row (outcome, then the session's fields) as the result.
+caf::expected<commit_result> commit_outcome(const pqxx::row& row, pqxx::row::size_type first,
+                                            const std::string& what) {
+  auto outcome = row[first].as<std::string>();
+  if (outcome == "missing")
+    return make_error(errc::query_failed, what + ": no such session");
+  if (outcome == "deleted")
+    return make_error(errc::query_failed, what + ": the session was deleted");
+  commit_result out;
+  out.already_committed = outcome == "already_committed";
+  out.session = to_info(row, first + 1);
+  return out;
+}
+
+} // namespace
+
 caf::expected<commit_result> commit_turn(connection& conn, const std::string& session_id,
                                          const std::string& turn_id,
                                          const std::vector<ChatMessage>& msgs,
                                          const std::string& model,
                                          std::string_view title_if_unset) {
-  if (auto err = check_turn(session_id, turn_id, msgs))
+  if (auto err = check_commit(session_id, turn_id, msgs, model))
     return err;
-  if (model.find('\0') != std::string::npos)
-    return refuse("a model name with a NUL character");
   auto title = turn_title(msgs, title_if_unset);
-  auto what = "committing turn '" + turn_id + "' of session '" + session_id + "'";
-  auto messages = nlohmann::json::array();
-  for (const auto& m : msgs) {
-    messages.push_back({{"id", m.id()},
-                        {"role", m.role()},
-                        {"content", m.content()},
-                        {"tool_calls", tool_calls_json(m)},
-                        {"tool_call_id", m.tool_call_id()},
-                        {"name", m.name()},
-                        {"created_ms", m.created_unix_ms()}});
-  }
+  auto what = commit_what(session_id, turn_id);
   return guarded(conn, what, [&](pqxx::connection& c) -> caf::expected<commit_result> {
     pqxx::nontransaction tx{c}; // one statement: its own transaction
     // Inside the guard: dump() throws on text that is not UTF-8.
-    auto r = tx.exec_params(commit_turn_sql, session_id, turn_id, messages.dump(), model, title);
-    auto outcome = r.at(0)[0].as<std::string>();
-    if (outcome == "missing")
-      return make_error(errc::query_failed, what + ": no such session");
-    if (outcome == "deleted")
-      return make_error(errc::query_failed, what + ": the session was deleted");
-    commit_result out;
-    out.already_committed = outcome == "already_committed";
-    out.session = to_info(r[0], 1);
-    return out;
+    auto r = tx.exec_params(commit_turn_sql, session_id, turn_id, messages_json(msgs).dump(),
+                            model, title);
+    return commit_outcome(r.at(0), 0, what);
   });
+}
+
+std::vector<caf::expected<commit_result>> commit_turns(connection& conn,
+                                                       const std::vector<turn_commit>& turns) {
+  std::vector<caf::expected<commit_result>> out(turns.size(), caf::expected<commit_result>{
+                                                                 commit_result{}});
+  auto batch = nlohmann::json::array();
+  std::vector<size_t> sent; // batch position -> index in `turns`
+  for (size_t i = 0; i < turns.size(); ++i) {
+    const auto& t = turns[i];
+    if (auto err = check_commit(t.session_id, t.turn_id, t.msgs, t.model)) {
+      out[i] = std::move(err);
+      continue;
+    }
+    batch.push_back({{"session", t.session_id},
+                     {"turn", t.turn_id},
+                     {"messages", messages_json(t.msgs)},
+                     {"model", t.model},
+                     {"title", turn_title(t.msgs, {})}});
+    sent.push_back(i);
+  }
+  if (sent.empty())
+    return out;
+  auto all = guarded(conn, "committing " + std::to_string(sent.size()) + " turns",
+                     [&](pqxx::connection& c) -> caf::expected<pqxx::result> {
+                       pqxx::nontransaction tx{c};
+                       return tx.exec_params(commit_turns_sql, batch.dump());
+                     });
+  if (!all || all->size() != sent.size()) {
+    // One turn broke the batch (or the connection did): each on its own.
+    for (auto i : sent)
+      out[i] = commit_turn(conn, turns[i].session_id, turns[i].turn_id, turns[i].msgs,
+                           turns[i].model);
+    return out;
+  }
+  for (const auto& row : *all) {
+    auto at = row[0].as<size_t>();
+    if (at >= sent.size())
+      continue;
+    const auto& t = turns[sent[at]];
+    out[sent[at]] = commit_outcome(row, 1, commit_what(t.session_id, t.turn_id));
+  }
+  return out;
 }
 
 caf::expected<troupe::v1::SessionList> list_sessions(connection& conn, const std::string& tenant,

@@ -82,6 +82,21 @@ commit_turn(connection& conn, const std::string& session_id, const std::string& 
             const std::vector<troupe::v1::ChatMessage>& msgs, const std::string& model,
             std::string_view title_if_unset = {});
 
+/// One turn to commit with others (commit_turns).
+struct turn_commit {
+  std::string session_id;
+  std::string turn_id;
+  std::vector<troupe::v1::ChatMessage> msgs;
+  std::string model;
+};
+
+/// Commits several turns (of different sessions) in one round trip and one
+/// transaction, each exactly as commit_turn would; the result at index i is
+/// turn i's. When the call as a whole fails (a statement error in one turn),
+/// every turn is committed on its own instead, so only the bad one fails.
+[[nodiscard]] std::vector<caf::expected<commit_result>>
+commit_turns(connection& conn, const std::vector<turn_commit>& turns);
+
 /// The user's live sessions, most recently updated first. `limit` 0 means 50,
 /// more than 200 means 200. `before_id` (empty: from the top) continues after
 /// that session of the same user, even if it was deleted meanwhile; an id the

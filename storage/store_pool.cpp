@@ -6,6 +6,7 @@
 #include "common/logging.hpp"
 #include "messages/message_types.hpp"
 #include "storage/errc.hpp"
+#include "storage/lazy_connection.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::storage::store_job)
 
@@ -14,31 +15,22 @@ namespace troupe::storage {
 namespace {
 
 struct worker_state {
-  std::string url;
-  std::chrono::seconds connect_timeout{5};
-  std::optional<connection> conn;
+  std::optional<lazy_connection> conn;
   static inline const char* name = "store_worker";
 };
 
 caf::behavior store_worker(caf::stateful_actor<worker_state>* self, std::string url,
                            std::chrono::seconds connect_timeout) {
-  self->state.url = std::move(url);
-  self->state.connect_timeout = connect_timeout;
+  self->state.conn.emplace(std::move(url), connect_timeout);
   return {
     [self](store_job& job) {
-      auto& st = self->state;
-      if (st.conn && st.conn->broken())
-        st.conn.reset();
-      if (!st.conn) {
-        auto opened = connection::open(st.url, st.connect_timeout);
-        if (!opened) {
-          job(opened.error());
-          return;
-        }
-        st.conn.emplace(std::move(*opened));
+      auto conn = self->state.conn->get();
+      if (!conn) {
+        job(conn.error());
+        return;
       }
       try {
-        job(&*st.conn);
+        job(*conn);
       } catch (const std::exception& e) {
         // A job owns its errors; one that escapes must not take the worker down.
         log::get("storage")->error("store job threw: {}", e.what());

@@ -135,15 +135,12 @@ void persist(self_ptr self) {
   reply.set_turn_id(t.turn.turn_id());
   reply.set_created_unix_ms(bus::now_unix_ms());
   auto me = caf::actor_cast<caf::actor>(self);
-  st.env->store->run(st.info.id(), [me, id = st.info.id(), turn = t.turn.turn_id(), msgs,
-                                    model = result.model()](caf::expected<storage::connection*> c) {
-    caf::error err;
-    if (!c)
-      err = c.error();
-    else if (auto r = storage::commit_turn(**c, id, turn, msgs, model); !r)
-      err = r.error();
-    caf::anon_send(me, committed_atom::value, turn, err, msgs);
-  });
+  st.env->committer->commit({st.info.id(), t.turn.turn_id(), msgs, result.model()},
+                            [me, turn = t.turn.turn_id(),
+                             msgs](caf::expected<storage::commit_result> r) mutable {
+                              caf::error err = r ? caf::error{} : r.error();
+                              caf::anon_send(me, committed_atom::value, turn, err, std::move(msgs));
+                            });
 }
 
 void on_committed(self_ptr self, const std::string& turn_id, const caf::error& err,

@@ -13,6 +13,7 @@
 #include "bus/transport.hpp"
 #include "config/node_config.hpp"
 #include "storage/store_pool.hpp"
+#include "storage/turn_committer.hpp"
 #include "troupe/v1/envelope.pb.h"
 
 namespace troupe::session {
@@ -23,7 +24,8 @@ struct session_env {
   bus::transport_ptr transport; // requests and replies (send_asap)
   bus::transport_ptr one_way;   // events and stream chunks (batched)
   std::shared_ptr<const bus::principal_keys> keys;
-  storage::store_pool_ptr store;
+  storage::store_pool_ptr store;           // activation, queries
+  storage::turn_committer_ptr committer;   // turns, committed in groups
   std::shared_ptr<bus::kv_bucket> directory; // session id -> owning node
   config::session_settings settings;
   std::chrono::milliseconds inference_timeout{120'000};

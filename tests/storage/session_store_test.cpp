@@ -463,3 +463,61 @@ TEST_CASE("bad input is refused without writing anything, and huge content is ke
   CHECK_FALSE(db.conn.broken());
   CHECK_FALSE(db.conn.ping());
 }
+
+TEST_CASE("turns of several sessions commit in one call, each with its own outcome") {
+  migrated_db db;
+  REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
+  REQUIRE(create_session(db.conn, "s2", "t1", "u1"));
+  REQUIRE(create_session(db.conn, "gone", "t1", "u1"));
+  auto deleted = delete_session(db.conn, "t1", "u1", "gone");
+  REQUIRE((deleted && *deleted));
+  REQUIRE(commit_turn(db.conn, "s2", "old", turn_of("old", "before"), "m0"));
+
+  auto results = commit_turns(db.conn, {{"s1", "a", turn_of("a", "first"), "m1"},
+                                        {"s2", "b", turn_of("b", "second"), "m2"},
+                                        {"s1", "c", turn_of("c", "third"), ""},
+                                        {"gone", "d", turn_of("d", "lost"), "m1"},
+                                        {"nosuch", "e", turn_of("e", "nobody"), "m1"},
+                                        {"s2", "old", turn_of("old", "again"), "m2"},
+                                        {"s1", "f", {message("f-q", "robot", "bad role")}, "m1"}});
+  REQUIRE(results.size() == 7);
+  REQUIRE(results[0]);
+  CHECK(results[0]->session.message_count() == 2);
+  CHECK(results[0]->session.title() == "first");
+  REQUIRE(results[1]);
+  CHECK(results[1]->session.message_count() == 4);
+  CHECK(results[1]->session.model() == "m2");
+  REQUIRE(results[2]);
+  CHECK(results[2]->session.message_count() == 4);
+  CHECK(results[2]->session.model() == "m1");
+  REQUIRE_FALSE(results[3]);
+  CHECK(caf::to_string(results[3].error()).find("deleted") != std::string::npos);
+  REQUIRE_FALSE(results[4]);
+  CHECK(caf::to_string(results[4].error()).find("no such session") != std::string::npos);
+  REQUIRE(results[5]);
+  CHECK(results[5]->already_committed);
+  CHECK_FALSE(results[6]);
+
+  auto s1 = load_messages(db.conn, "s1", 0);
+  REQUIRE(s1);
+  CHECK(ids_of(*s1) == std::vector<std::string>{"a-q", "a-a", "c-q", "c-a"});
+  CHECK(db.count("troupe_messages") == "8"); // s2: old and b, s1: a and c
+}
+
+TEST_CASE("a turn that breaks the batch in PostgreSQL fails alone, the others commit") {
+  migrated_db db;
+  REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
+  REQUIRE(create_session(db.conn, "s2", "t1", "u1"));
+  REQUIRE(commit_turn(db.conn, "s1", "first", turn_of("taken", "hi"), "m"));
+  // Message ids are unique across sessions: reusing one is a unique violation
+  // inside the batch's transaction, which rolls the whole call back.
+  auto results = commit_turns(db.conn, {{"s2", "x", turn_of("x", "fine"), "m"},
+                                        {"s2", "y", turn_of("taken", "clash"), "m"},
+                                        {"s1", "z", turn_of("z", "also fine"), "m"}});
+  REQUIRE(results.size() == 3);
+  CHECK(results[0]);
+  CHECK_FALSE(results[1]);
+  CHECK(results[2]);
+  CHECK(db.count("troupe_messages") == "6");
+  CHECK(db.count("troupe_turns") == "3");
+}
