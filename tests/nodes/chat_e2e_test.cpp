@@ -11,6 +11,7 @@
 #include "tests/nodes/raw_peer.hpp"
 #include "tests/support/nats_server.hpp"
 #include "tests/support/pg_server.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "troupe/v1/chat.pb.h"
 #include "troupe/v1/inference.pb.h"
 #include "troupe/v1/principal.pb.h"
@@ -27,15 +28,17 @@ std::string fresh_database() {
   return shared_pg_server().create_database("chat_e2e_" + std::to_string(++n));
 }
 
-/// A principal key shared by the nodes of one test cluster.
-std::string shared_key(const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  auto path = dir + "/principal.key";
-  std::ofstream{path} << std::string(32, 'p');
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read
-                                         | std::filesystem::perms::owner_write);
-  return path;
-}
+/// A principal key shared by the nodes of one test cluster, removed with it.
+struct shared_key {
+  temp_dir dir{"troupe-e2e"};
+  std::string path = dir.path() + "/principal.key";
+
+  shared_key() {
+    std::ofstream{path} << std::string(32, 'p');
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read
+                                           | std::filesystem::perms::owner_write);
+  }
+};
 
 http_response post(const node_process& node, const std::string& path, const json& body,
                    long timeout_ms = 10'000) {
@@ -126,8 +129,8 @@ TEST_CASE("a session whose node died is re-activated on another node with its hi
           "[chat][integration]") {
   nats_server nats;
   auto db = fresh_database();
-  char tmpl[] = "/tmp/troupe-e2e-XXXXXX";
-  auto key = shared_key(::mkdtemp(tmpl));
+  shared_key key_file;
+  const auto& key = key_file.path;
   node_process front{{"front", R"(["gateway", "inference"])", nats.url(), db, {}, "dev", key}};
   auto first_host =
       std::make_unique<node_process>(node_options{"host-a", R"(["session"])", nats.url(), db, {}, "dev", key});
@@ -154,8 +157,8 @@ TEST_CASE("a session refuses a turn whose principal was not signed by the gatewa
           "[chat][integration]") {
   nats_server nats;
   auto db = fresh_database();
-  char tmpl[] = "/tmp/troupe-e2e-XXXXXX";
-  auto key = shared_key(::mkdtemp(tmpl));
+  shared_key key_file;
+  const auto& key = key_file.path;
   node_process node{{"solo", {}, nats.url(), db, {}, "dev", key}};
   REQUIRE(node.wait_ready());
   std::string sid = chat(node, {{"message", "mine"}})["session_id"];

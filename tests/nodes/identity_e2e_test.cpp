@@ -12,6 +12,7 @@
 #include "tests/nodes/node_fixture.hpp"
 #include "tests/support/nats_server.hpp"
 #include "tests/support/pg_server.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace troupe::test;
 using namespace std::chrono_literals;
@@ -42,13 +43,12 @@ json claims(const std::string& tenant, const std::string& user, const json& chan
 struct secured_node {
   nats_server nats;
   std::string db;
-  std::string dir;
+  temp_dir tmp{"troupe-identity"};
+  std::string dir = tmp.path();
   std::unique_ptr<node_process> node;
 
   secured_node() {
     db = shared_pg_server().create_database("identity_e2e");
-    char tmpl[] = "/tmp/troupe-identity-XXXXXX";
-    dir = ::mkdtemp(tmpl);
     std::ofstream{dir + "/hs256.secret"} << secret;
     std::filesystem::permissions(dir + "/hs256.secret", std::filesystem::perms::owner_read);
     REQUIRE(cli({"migrate"}).first == 0);
@@ -60,8 +60,6 @@ struct secured_node {
   }
   ~secured_node() {
     node.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
 
   /// Exit code and stdout of `troupe ARGS --database-url db`.

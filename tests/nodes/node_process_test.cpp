@@ -2,12 +2,14 @@
 // real nats-server and a real PostgreSQL.
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <fstream>
 #include <set>
 
 #include "tests/nodes/node_fixture.hpp"
 #include "tests/nodes/raw_peer.hpp"
 #include "tests/support/nats_server.hpp"
 #include "tests/support/pg_server.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "troupe/v1/node.pb.h"
 
 using namespace troupe::test;
@@ -188,15 +190,23 @@ TEST_CASE("a node refuses to start with an invalid config and names every proble
 TEST_CASE("troupe migrate applies the schema once and reports an unreachable database",
           "[node][integration]") {
   auto db = fresh_database();
-  auto dir = std::filesystem::temp_directory_path();
-  child_process first{{TROUPE_BINARY, "migrate", "--database-url", db},
-                      (dir / "troupe-migrate-1.log").string()};
-  CHECK(first.wait_for(20s) == 0);
-  child_process again{{TROUPE_BINARY, "migrate", "--database-url", db},
-                      (dir / "troupe-migrate-2.log").string()};
-  CHECK(again.wait_for(20s) == 0);
-  child_process down{{TROUPE_BINARY, "migrate", "--database-url",
-                      "postgresql://postgres@127.0.0.1:" + std::to_string(free_port()) + "/x"},
-                     (dir / "troupe-migrate-3.log").string()};
-  CHECK(down.wait_for(20s) == 1);
+  temp_dir dir{"troupe-migrate"};
+  auto run = [&](const std::string& url, const std::string& name) {
+    auto log = dir.path() + "/" + name;
+    child_process p{{TROUPE_BINARY, "migrate", "--database-url", url}, log};
+    int code = p.wait_for(20s);
+    std::ifstream in{log};
+    return std::pair{code, std::string{std::istreambuf_iterator<char>{in}, {}}};
+  };
+  auto [first_code, first] = run(db, "first.log");
+  CHECK(first_code == 0);
+  CHECK(first.find("applied migration 1\n") != std::string::npos);
+  auto [again_code, again] = run(db, "again.log");
+  CHECK(again_code == 0);
+  CHECK(again.find("applied migration") == std::string::npos);
+  CHECK(again.find("schema at version") != std::string::npos);
+  auto [down_code, down] =
+    run("postgresql://postgres@127.0.0.1:" + std::to_string(free_port()) + "/x", "down.log");
+  CHECK(down_code == 1);
+  CHECK(down.find("troupe migrate: ") != std::string::npos);
 }

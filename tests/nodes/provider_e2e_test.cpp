@@ -9,6 +9,7 @@
 #include "tests/support/fake_openai_server.hpp"
 #include "tests/support/nats_server.hpp"
 #include "tests/support/pg_server.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace troupe::test;
 using namespace std::chrono_literals;
@@ -20,14 +21,13 @@ struct provider_cluster {
   fake_openai_server fake;
   nats_server nats;
   std::string db;
-  std::string dir;
+  temp_dir tmp{"troupe-provider"};
+  std::string dir = tmp.path();
   std::unique_ptr<node_process> node;
 
   provider_cluster() {
     static int n = 0;
     db = shared_pg_server().create_database("provider_e2e_" + std::to_string(++n));
-    char tmpl[] = "/tmp/troupe-provider-XXXXXX";
-    dir = ::mkdtemp(tmpl);
     auto key = dir + "/master.key";
     REQUIRE(cli({"migrate", "--database-url", db}) == 0);
     REQUIRE(cli({"provider", "add", "fake", "--base-url", fake.base_url(), "--api-key-env",
@@ -41,8 +41,6 @@ struct provider_cluster {
   }
   ~provider_cluster() {
     node.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
 
   int cli(std::vector<std::string> args) {
