@@ -9,10 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/identity/jwt_mint.hpp"
-#include "tests/nodes/node_fixture.hpp"
-#include "tests/support/nats_server.hpp"
-#include "tests/support/pg_server.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/nodes/secured_node.hpp"
 
 using namespace troupe::test;
 using namespace std::chrono_literals;
@@ -21,15 +18,13 @@ namespace mint = troupe::identity_test;
 
 namespace {
 
-const std::string secret(40, 's');
-
 int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
            std::chrono::system_clock::now().time_since_epoch())
     .count();
 }
 
-std::string hs256(const json& claims, const std::string& key = secret) {
+std::string hs256(const json& claims, const std::string& key = hs256_secret) {
   return mint::mint_hmac({{"alg", "HS256"}, {"typ", "JWT"}}, claims, key);
 }
 
@@ -40,59 +35,9 @@ json claims(const std::string& tenant, const std::string& user, const json& chan
   return c;
 }
 
-struct secured_node {
-  nats_server nats;
-  std::string db;
-  temp_dir tmp{"troupe-identity"};
-  std::string dir = tmp.path();
-  std::unique_ptr<node_process> node;
-
-  secured_node() {
-    db = shared_pg_server().create_database("identity_e2e");
-    std::ofstream{dir + "/hs256.secret"} << secret;
-    std::filesystem::permissions(dir + "/hs256.secret", std::filesystem::perms::owner_read);
-    REQUIRE(cli({"migrate"}).first == 0);
-    node = std::make_unique<node_process>(node_options{
-      "secure", {}, nats.url(), db, {}, "required", {},
-      "jwt_hs256_secret_file = \"" + dir + "/hs256.secret\"\njwt_issuer = \"https://idp.test\"\n"
-      "jwt_audience = \"troupe\"\napi_key_cache_ttl_s = 0\n"});
-    REQUIRE(node->wait_ready());
-  }
-  ~secured_node() {
-    node.reset();
-  }
-
-  /// Exit code and stdout of `troupe ARGS --database-url db`.
-  std::pair<int, std::string> cli(std::vector<std::string> args) {
-    args.insert(args.begin(), TROUPE_BINARY);
-    args.push_back("--database-url");
-    args.push_back(db);
-    std::filesystem::remove(dir + "/cli.out");
-    child_process p{std::move(args), dir + "/cli.out"};
-    int code = p.wait_for(20s);
-    std::ifstream in{dir + "/cli.out"};
-    return {code, {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}}};
-  }
-
-  http_response send(const std::string& method, const std::string& path,
-                     std::vector<std::string> headers, const std::string& body = {}) {
-    if (!body.empty())
-      headers.push_back("Content-Type: application/json");
-    return http_send({method, node->gateway(path), std::move(headers), body, 10'000});
-  }
-};
-
 std::string code_of(const http_response& r) {
   auto j = json::parse(r.body, nullptr, false);
   return j.is_object() && j["error"].is_object() ? j["error"].value("code", "") : "";
-}
-
-std::string line_after(const std::string& text, const std::string& label) {
-  auto at = text.find(label);
-  REQUIRE(at != std::string::npos);
-  at += label.size();
-  auto start = text.find_first_not_of(' ', at);
-  return text.substr(start, text.find('\n', start) - start);
 }
 
 } // namespace
@@ -100,10 +45,7 @@ std::string line_after(const std::string& text, const std::string& label) {
 TEST_CASE("a node in required mode admits API keys and JWTs and refuses everything else",
           "[chat][identity][integration]") {
   secured_node n;
-  auto [code, out] = n.cli({"apikey", "create", "--tenant", "acme", "--user", "alice"});
-  REQUIRE(code == 0);
-  auto key = line_after(out, "api key:");
-  auto key_id = line_after(out, "key id:");
+  auto [key_id, key] = n.create_key("acme", "alice");
   auto alice = "Authorization: Bearer " + key;
   auto bob = "Authorization: Bearer " + hs256(claims("acme", "bob"));
   auto hello = json{{"message", "hello"}}.dump();
