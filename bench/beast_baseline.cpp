@@ -1,5 +1,7 @@
 #include "bench/beast_baseline.hpp"
 
+#include <pthread.h>
+
 #include <thread>
 #include <vector>
 
@@ -56,7 +58,10 @@ beast_baseline::beast_baseline(size_t io_threads, std::string body)
   impl_->body = std::move(body);
   net::co_spawn(impl_->acceptor.get_executor(), impl_->listen(), net::detached);
   for (size_t i = 0; i < io_threads; ++i)
-    impl_->threads.emplace_back([p = impl_.get()] { p->ioc.run(); });
+    impl_->threads.emplace_back([p = impl_.get()] {
+      pthread_setname_np(pthread_self(), "bench.baseline");
+      p->ioc.run();
+    });
 }
 
 beast_baseline::~beast_baseline() {

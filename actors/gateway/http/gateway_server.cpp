@@ -1,5 +1,7 @@
 #include "actors/gateway/http/gateway_server.hpp"
 
+#include <pthread.h>
+
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -116,6 +118,8 @@ struct gateway_server::impl {
   }
 
   void run_io() {
+    // Named, so `top -H` and profilers tell the HTTP front from the rest.
+    pthread_setname_np(pthread_self(), "troupe.gw-io");
     // A handler that throws must not take the other connections down with it.
     for (;;) {
       try {
