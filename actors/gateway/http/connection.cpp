@@ -32,6 +32,14 @@ void connection::stop_watching() {
   stream.socket().cancel(ignored);
 }
 
+void connection::expire(clock::time_point now) {
+  if (!overdue(now))
+    return; // the operation finished, or a new one was armed, meanwhile
+  disarm();
+  beast::error_code ignored;
+  stream.socket().cancel(ignored);
+}
+
 void connection::shut() {
   closing = true;
   beast::error_code ignored;

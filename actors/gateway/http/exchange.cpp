@@ -100,7 +100,7 @@ net::awaitable<std::optional<nlohmann::json>> exchange::json_body() {
 }
 
 void exchange::arm_write_timeout() {
-  conn_.stream.expires_after(ctx_.opts.read_timeout);
+  conn_.arm_after(ctx_.opts.read_timeout);
 }
 
 net::awaitable<void> exchange::write(unsigned status, std::string body, const headers& extra) {
@@ -112,6 +112,7 @@ net::awaitable<void> exchange::write(unsigned status, std::string body, const he
   arm_write_timeout();
   beast::error_code ec;
   co_await bhttp::async_write(conn_.stream, res, net::redirect_error(net::use_awaitable, ec));
+  conn_.disarm();
   broken_ = broken_ || ec;
 }
 
@@ -142,6 +143,7 @@ net::awaitable<bool> exchange::open_stream(headers extra) {
   arm_write_timeout();
   beast::error_code ec;
   co_await bhttp::async_write_header(conn_.stream, sr, net::redirect_error(net::use_awaitable, ec));
+  conn_.disarm();
   broken_ = broken_ || ec;
   co_return !ec;
 }
@@ -157,6 +159,7 @@ net::awaitable<bool> exchange::send(std::string_view frames) {
   else
     co_await net::async_write(conn_.stream, net::buffer(frames),
                               net::redirect_error(net::use_awaitable, ec));
+  conn_.disarm();
   broken_ = broken_ || ec;
   co_return !ec;
 }
@@ -168,6 +171,7 @@ net::awaitable<void> exchange::close_stream() {
   beast::error_code ec;
   co_await net::async_write(conn_.stream, bhttp::make_chunk_last(),
                             net::redirect_error(net::use_awaitable, ec));
+  conn_.disarm();
   broken_ = broken_ || ec;
 }
 

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -63,6 +64,7 @@ struct gateway_server::impl {
   std::unordered_map<connection*, std::weak_ptr<connection>> live;
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
+  net::steady_timer sweep_timer{net::make_strand(ioc)};
   std::vector<std::thread> threads;
 
   impl(server_options o, authenticator_ptr a, chat_backend_ptr b, prometheus::Registry* reg)
@@ -117,6 +119,27 @@ struct gateway_server::impl {
     }
   }
 
+  /// Enforces the connections' read and write deadlines (connection::arm):
+  /// a few times per shortest timeout, so one fires at most that much late.
+  net::awaitable<void> sweep() {
+    auto shortest = std::min(ctx.opts.read_timeout, ctx.opts.idle_timeout);
+    auto every = std::clamp<clock::duration>(shortest / 10, std::chrono::milliseconds{10},
+                                             std::chrono::milliseconds{100});
+    while (!ctx.stopped) {
+      sweep_timer.expires_after(every);
+      beast::error_code ec;
+      co_await sweep_timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (ctx.stopped)
+        co_return;
+      auto now = clock::now();
+      std::lock_guard lock{live_mutex};
+      for (auto& [raw, weak] : live)
+        if (raw->overdue(now))
+          if (auto c = weak.lock())
+            net::post(c->stream.get_executor(), [c, now] { c->expire(now); });
+    }
+  }
+
   void run_io() {
     // Named, so `top -H` and profilers tell the HTTP front from the rest.
     pthread_setname_np(pthread_self(), "troupe.gw-io");
@@ -167,6 +190,7 @@ gateway_server::start(server_options opts, authenticator_ptr auth, chat_backend_
   if (auto err = p->bind())
     return err;
   net::co_spawn(p->acceptor.get_executor(), p->listen(), log_failure);
+  net::co_spawn(p->sweep_timer.get_executor(), p->sweep(), log_failure);
   std::unique_ptr<gateway_server> server{new gateway_server{std::move(p)}};
   auto* raw = server->impl_.get();
   try {
@@ -201,6 +225,7 @@ void gateway_server::stop() {
     beast::error_code ignored;
     p->acceptor.close(ignored);
   });
+  net::post(p->sweep_timer.get_executor(), [p] { p->sweep_timer.cancel(); });
   {
     std::lock_guard lock{p->live_mutex};
     for (auto& [raw, weak] : p->live)

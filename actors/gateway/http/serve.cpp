@@ -23,13 +23,13 @@ std::string_view text(beast::string_view s) {
 net::awaitable<void> answer_and_close(connection& c, server_context& ctx, const http_error& e,
                                       error_style style) {
   auto res = json_response(e.status, error_text(e, style), 11, false);
-  c.stream.expires_after(ctx.opts.read_timeout);
+  c.arm_after(ctx.opts.read_timeout);
   beast::error_code ec;
   co_await bhttp::async_write(c.stream, res, net::redirect_error(net::use_awaitable, ec));
   if (ec)
     co_return;
   c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  c.stream.expires_after(std::chrono::milliseconds{500});
+  c.arm_after(std::chrono::milliseconds{500}); // the connection ends after this: no disarm
   std::array<char, 4096> sink{}; // not a C array: GCC 12 cannot put one in a coroutine frame
   for (size_t drained = 0; !ec && drained < ctx.opts.max_body_bytes;)
     drained += co_await c.stream.async_read_some(net::buffer(sink),
@@ -56,29 +56,27 @@ net::awaitable<beast::error_code> read_request(connection& c, server_context& ct
                                                parser_t& parser) {
   beast::error_code ec;
   if (c.buffer.size() == 0) { // idle between requests: wait for the first byte
-    c.stream.expires_after(ctx.opts.idle_timeout);
+    c.arm_after(ctx.opts.idle_timeout);
     auto n = co_await c.stream.async_read_some(c.buffer.prepare(4096),
                                                net::redirect_error(net::use_awaitable, ec));
+    c.disarm();
     c.buffer.commit(n);
     if (ec)
       co_return ec;
   }
-  auto deadline = clock::now() + ctx.opts.read_timeout;
-  c.stream.expires_at(deadline);
+  // One deadline for the whole request, however slowly its bytes come.
+  c.arm(clock::now() + ctx.opts.read_timeout);
   co_await bhttp::async_read_header(c.stream, c.buffer, parser,
                                     net::redirect_error(net::use_awaitable, ec));
-  if (ec || parser.is_done())
-    co_return ec;
-  if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+  if (!ec && !parser.is_done()
+      && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
     bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
-    c.stream.expires_at(deadline);
     co_await bhttp::async_write(c.stream, go_on, net::redirect_error(net::use_awaitable, ec));
-    if (ec)
-      co_return ec;
   }
-  c.stream.expires_at(deadline);
-  co_await bhttp::async_read(c.stream, c.buffer, parser,
-                             net::redirect_error(net::use_awaitable, ec));
+  if (!ec && !parser.is_done())
+    co_await bhttp::async_read(c.stream, c.buffer, parser,
+                               net::redirect_error(net::use_awaitable, ec));
+  c.disarm();
   co_return ec;
 }
 
