@@ -22,6 +22,9 @@ const models = [];
 for await (const m of client.models.list()) models.push(m);
 check("models.list() includes troupe-dev", models.some((m) => m.id === "troupe-dev"), models);
 check("each model is an object 'model'", models.every((m) => m.object === "model"), models);
+const dev = await client.models.retrieve("troupe-dev");
+check("models.retrieve(troupe-dev)", dev.id === "troupe-dev" && dev.object === "model" &&
+      Number.isInteger(dev.created) && typeof dev.owned_by === "string", dev);
 
 // Non-streaming; `user` selects the session, so the second call is turn 2.
 const first = await client.chat.completions.create({
@@ -49,31 +52,50 @@ const second = await client.chat.completions.create({
 check("same user, same session", second.choices[0].message.content ===
       "troupe-dev heard: again (turn 2)", second.choices[0].message);
 
-// Streaming, with usage in a last chunk as stream_options asks.
-const stream = await client.chat.completions.create({
-  model: "troupe-dev",
-  user: `${unique}-stream`,
-  stream: true,
-  stream_options: { include_usage: true },
-  messages: [{ role: "user", content: "stream these words" }],
-});
-let text = "";
-let finish = null;
-let usage = null;
-let chunks = 0;
-for await (const chunk of stream) {
-  chunks += 1;
-  check("chunk object", chunk.object === "chat.completion.chunk", chunk);
-  for (const c of chunk.choices) {
-    text += c.delta?.content ?? "";
-    if (c.finish_reason) finish = c.finish_reason;
+// Streaming, collected as the SDK yields it: per the API reference the last
+// chunk with choices carries finish_reason, and with include_usage one more
+// chunk follows with "choices": [] and the usage.
+async function collect(params) {
+  const chunks = [];
+  for await (const chunk of await client.chat.completions.create({ ...params, stream: true })) {
+    chunks.push(chunk);
   }
-  if (chunk.usage) usage = chunk.usage;
+  const withChoices = chunks.filter((c) => c.choices.length > 0);
+  const text = withChoices.map((c) => c.choices[0].delta?.content ?? "").join("");
+  const finishes = withChoices.filter((c) => c.choices[0].finish_reason);
+  return { chunks, withChoices, text, finishes };
 }
-check("streamed text", text === "troupe-dev heard: stream these words (turn 1)", text);
-check("streamed in pieces", chunks > 2, chunks);
-check("stream finish_reason stop", finish === "stop", finish);
-check("stream usage", usage && usage.total_tokens > 0, usage);
+for (const usage of [false, true]) {
+  const what = usage ? "stream with usage" : "stream";
+  const s = await collect({
+    model: "troupe-dev",
+    user: `${unique}-${what}`,
+    messages: [{ role: "user", content: "stream these words" }],
+    ...(usage ? { stream_options: { include_usage: true } } : {}),
+  });
+  check(`${what}: chunk objects`, s.chunks.every((c) => c.object === "chat.completion.chunk"),
+        s.chunks);
+  check(`${what}: one id`, new Set(s.chunks.map((c) => c.id)).size === 1, s.chunks);
+  check(`${what}: created`, s.chunks.every((c) => Number.isInteger(c.created) && c.created > 1.6e9),
+        s.chunks);
+  check(`${what}: first delta's role`, s.withChoices[0]?.choices[0].delta.role === "assistant",
+        s.withChoices[0]);
+  check(`${what}: text`, s.text === "troupe-dev heard: stream these words (turn 1)", s.text);
+  check(`${what}: in pieces`, s.withChoices.length > 2, s.withChoices.length);
+  check(`${what}: finish_reason once, on the last chunk with choices`,
+        s.finishes.length === 1 && s.finishes[0] === s.withChoices.at(-1) &&
+        s.finishes[0].choices[0].finish_reason === "stop", s.finishes);
+  const usages = s.chunks.filter((c) => c.usage);
+  if (usage) {
+    const last = s.chunks.at(-1);
+    check(`${what}: usage chunk last, with no choices`, usages.length === 1 &&
+          usages[0] === last && last.choices.length === 0, usages);
+    check(`${what}: usage sums`, last.usage.total_tokens > 0 && last.usage.total_tokens ===
+          last.usage.prompt_tokens + last.usage.completion_tokens, last.usage);
+  } else {
+    check(`${what}: no usage unless asked`, usages.length === 0, usages);
+  }
+}
 
 // The SDK's helper that collects a stream into a completion.
 const runner = client.chat.completions.stream({
@@ -85,23 +107,33 @@ const collected = await runner.finalChatCompletion();
 check("stream helper", collected.choices[0].message.content ===
       "troupe-dev heard: collect me (turn 1)", collected.choices[0].message);
 
-// Errors surface as the SDK's typed errors with our stable codes.
-async function expectError(what, cls, status, call) {
+// Errors surface as the SDK's typed errors (status -> class per the SDK), with
+// the OpenAI error object's type, code and param as the gateway documents them
+// (actors/gateway/http/README.md, Errors).
+async function expectError(what, cls, want, call) {
   try {
     await call();
     failures.push(`${what}: no error`);
   } catch (e) {
-    check(`${what}: ${cls.name}`, e instanceof cls, `${e?.constructor?.name}: ${e?.message}`);
-    check(`${what}: status ${status}`, e.status === status, e.status);
-    check(`${what}: error code`, typeof e.code === "string" && e.code.length > 0, e.code);
+    check(`${what}: ${cls.name}`, e instanceof cls && e instanceof OpenAI.APIError,
+          `${e?.constructor?.name}: ${e?.message}`);
+    for (const [field, value] of Object.entries(want)) {
+      check(`${what}: ${field}`, e[field] === value, e[field]);
+    }
   }
 }
-await expectError("unknown model", OpenAI.NotFoundError, 404, () =>
+await expectError("unknown model", OpenAI.NotFoundError,
+  { status: 404, type: "invalid_request_error", code: "model_unknown" }, () =>
   client.chat.completions.create({ model: "nosuch/model", messages: [{ role: "user", content: "x" }] }));
-await expectError("no messages", OpenAI.BadRequestError, 400, () =>
+await expectError("no messages", OpenAI.BadRequestError,
+  { status: 400, type: "invalid_request_error", code: "invalid_request", param: "messages" }, () =>
   client.chat.completions.create({ model: "troupe-dev", messages: [] }));
+await expectError("unknown model id", OpenAI.NotFoundError,
+  { status: 404, type: "invalid_request_error", code: "model_not_found", param: "model" }, () =>
+  client.models.retrieve("nosuch-model"));
 const stranger = new OpenAI({ baseURL, apiKey: "trp_AAAAAAAAAAAA_" + "A".repeat(43), maxRetries: 0 });
-await expectError("wrong key", OpenAI.AuthenticationError, 401, () => stranger.models.list());
+await expectError("wrong key", OpenAI.AuthenticationError,
+  { status: 401, type: "authentication_error", code: "invalid_token" }, () => stranger.models.list());
 
 if (failures.length > 0) {
   console.error(`${failures.length} check(s) failed:\n  ${failures.join("\n  ")}`);
