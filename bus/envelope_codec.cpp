@@ -33,10 +33,14 @@ std::string new_message_id() {
 }
 
 troupe::v1::Envelope make_envelope(const google::protobuf::Message& payload) {
+  return make_envelope(payload.GetDescriptor()->full_name(), payload.SerializeAsString());
+}
+
+troupe::v1::Envelope make_envelope(std::string_view type_name, std::string bytes) {
   troupe::v1::Envelope env;
   env.set_id(new_message_id());
-  env.set_payload_type(payload.GetDescriptor()->full_name());
-  payload.SerializeToString(env.mutable_payload());
+  env.set_payload_type(std::string{type_name});
+  env.set_payload(std::move(bytes));
   return env;
 }
 

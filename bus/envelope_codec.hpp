@@ -23,6 +23,9 @@ inline constexpr std::string_view error_type_name = "troupe.v1.Error";
 /// An envelope with a fresh id carrying `payload` (type name and bytes).
 [[nodiscard]] troupe::v1::Envelope make_envelope(const google::protobuf::Message& payload);
 
+/// The same with the payload already encoded (`bytes` are a `type_name`).
+[[nodiscard]] troupe::v1::Envelope make_envelope(std::string_view type_name, std::string bytes);
+
 /// The answer to `request`: a fresh id, correlation_id = the request's id,
 /// tenant and traceparent carried over, `to` = the request's `from`.
 [[nodiscard]] troupe::v1::Envelope make_reply(const troupe::v1::Envelope& request,

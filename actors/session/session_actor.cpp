@@ -101,7 +101,7 @@ void fail_turn(self_ptr self, troupe::v1::Error err) {
   log::get("session")->info("session {}: turn {} failed: {}/{}: {}", st.info.id(),
                             t.turn.turn_id(), err.component(), err.code(), err.message());
   t.events->emit(Type::TURN_FAILED, &err, err.code());
-  st.env->metrics->turn(err.code() == "cancelled" ? "cancelled" : "failed",
+  st.env->metrics->turn(err.code() == "cancelled" ? turn_outcome::cancelled : turn_outcome::failed,
                         std::chrono::steady_clock::now() - t.started);
   answer_error(self, t.request, std::move(err));
   st.current.reset();
@@ -171,7 +171,7 @@ void on_committed(self_ptr self, const std::string& turn_id, const caf::error& e
       log::get("session")->warn("session {}: turn {} committed but the reply was not sent: {}",
                                 st.info.id(), turn_id, caf::to_string(e));
   t.events->emit(Type::TURN_COMPLETED, &out);
-  st.env->metrics->turn("completed", std::chrono::steady_clock::now() - t.started);
+  st.env->metrics->turn(turn_outcome::completed, std::chrono::steady_clock::now() - t.started);
   st.current.reset();
   run_next(self);
 }
@@ -215,11 +215,11 @@ void generate(self_ptr self) {
   req.set_temperature(-1);
   if (!t.turn.stream_subject().empty())
     req.set_stream_subject(st.self_subject);
-  auto env = bus::make_envelope(req);
   std::vector<troupe::v1::ChatMessage> system{t.turn.extra_messages().begin(),
                                               t.turn.extra_messages().end()};
   std::vector<troupe::v1::ChatMessage> user{t.user};
-  env.set_payload(st.window->encode(req, system, user));
+  auto env = bus::make_envelope(req.GetDescriptor()->full_name(),
+                                st.window->encode(req, system, user));
   for (auto& m : system)
     *req.add_messages() = std::move(m);
   *req.add_messages() = std::move(user.front());
