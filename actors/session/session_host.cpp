@@ -111,9 +111,9 @@ void on_activated(self_ptr self, activation& a) {
   st.waiting.erase(a.session_id);
   if (!a.start) {
     const auto& code = a.err.code();
-    st.env->metrics->activation(code == "session_moved"       ? "moved"
-                                : code == "session_not_found" ? "not_found"
-                                                              : "error");
+    st.env->metrics->activation(code == "session_moved"       ? activation_outcome::moved
+                                : code == "session_not_found" ? activation_outcome::not_found
+                                                              : activation_outcome::error);
     for (auto& in : pending)
       if (in.env.payload_type() != "troupe.v1.GenerateChunk")
         reply_error(in, a.err);
@@ -122,7 +122,7 @@ void on_activated(self_ptr self, activation& a) {
   auto session = spawn_session(self->system(), st.env, std::move(*a.start));
   self->monitor(session);
   st.live[a.session_id] = session;
-  st.env->metrics->activation("hosted");
+  st.env->metrics->activation(activation_outcome::hosted);
   st.env->metrics->active(1);
   log::get("session")->debug("session {} activated on {}", a.session_id, st.env->node_id);
   deliver(self, session, pending);

@@ -4,7 +4,6 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-#include <string>
 
 #include "common/logging.hpp"
 
@@ -19,14 +18,20 @@ session_metrics::session_metrics(prometheus::Registry* reg) {
                  .Help("Session actors live on this node")
                  .Register(*reg)
                  .Add({});
-    activations_ = &prometheus::BuildCounter()
-                      .Name("troupe_session_activations_total")
-                      .Help("Requests to host a session here, by outcome")
-                      .Register(*reg);
-    turns_ = &prometheus::BuildCounter()
-                .Name("troupe_turns_total")
-                .Help("Turns run by this node's sessions, by outcome")
-                .Register(*reg);
+    auto& activations = prometheus::BuildCounter()
+                          .Name("troupe_session_activations_total")
+                          .Help("Requests to host a session here, by outcome")
+                          .Register(*reg);
+    size_t i = 0;
+    for (const char* outcome : {"hosted", "moved", "not_found", "error"})
+      activations_[i++] = &activations.Add({{"outcome", outcome}});
+    auto& turns = prometheus::BuildCounter()
+                    .Name("troupe_turns_total")
+                    .Help("Turns run by this node's sessions, by outcome")
+                    .Register(*reg);
+    i = 0;
+    for (const char* outcome : {"completed", "failed", "cancelled"})
+      turns_[i++] = &turns.Add({{"outcome", outcome}});
     // Turns take from milliseconds (the dev model) to minutes (tool loops).
     static const prometheus::Histogram::BucketBoundaries bounds{
       0.001, 0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
@@ -39,7 +44,8 @@ session_metrics::session_metrics(prometheus::Registry* reg) {
     // Metrics are a side channel: sessions run without them.
     log::get("session")->error("session metrics disabled: {}", e.what());
     active_ = nullptr;
-    activations_ = turns_ = nullptr;
+    activations_ = {};
+    turns_ = {};
     seconds_ = nullptr;
   }
 }
@@ -49,15 +55,16 @@ void session_metrics::active(double delta) {
     active_->Increment(delta);
 }
 
-void session_metrics::activation(std::string_view outcome) {
-  if (activations_ != nullptr)
-    activations_->Add({{"outcome", std::string{outcome}}}).Increment();
+void session_metrics::activation(activation_outcome outcome) {
+  if (auto* c = activations_[static_cast<size_t>(outcome)])
+    c->Increment();
 }
 
-void session_metrics::turn(std::string_view outcome, std::chrono::steady_clock::duration took) {
-  if (turns_ == nullptr)
+void session_metrics::turn(turn_outcome outcome, std::chrono::steady_clock::duration took) {
+  auto* c = turns_[static_cast<size_t>(outcome)];
+  if (c == nullptr)
     return;
-  turns_->Add({{"outcome", std::string{outcome}}}).Increment();
+  c->Increment();
   seconds_->Observe(std::chrono::duration<double>(took).count());
 }
 

@@ -5,32 +5,35 @@
 /// (completed, failed, cancelled) and troupe_turn_seconds (start to answer).
 /// Thread-safe (prometheus-cpp's metrics are atomic). A null registry or one
 /// that holds these names with another type leaves every call a no-op.
+#include <array>
 #include <chrono>
-#include <string_view>
 
 namespace prometheus {
 class Counter;
 class Gauge;
 class Histogram;
 class Registry;
-template <class T>
-class Family;
 } // namespace prometheus
 
 namespace troupe::session {
+
+enum class activation_outcome { hosted, moved, not_found, error };
+enum class turn_outcome { completed, failed, cancelled };
 
 class session_metrics {
 public:
   explicit session_metrics(prometheus::Registry* registry);
 
   void active(double delta);
-  void activation(std::string_view outcome);
-  void turn(std::string_view outcome, std::chrono::steady_clock::duration took);
+  void activation(activation_outcome outcome);
+  void turn(turn_outcome outcome, std::chrono::steady_clock::duration took);
 
 private:
+  // Every labelled series made up front: counting on the turn path is an
+  // atomic add, not a label lookup under the family's lock.
   prometheus::Gauge* active_ = nullptr;
-  prometheus::Family<prometheus::Counter>* activations_ = nullptr;
-  prometheus::Family<prometheus::Counter>* turns_ = nullptr;
+  std::array<prometheus::Counter*, 4> activations_{};
+  std::array<prometheus::Counter*, 3> turns_{};
   prometheus::Histogram* seconds_ = nullptr;
 };
 
