@@ -49,7 +49,11 @@ public:
       history();
     std::string line;
     bool quit = false;
-    while (!quit && prompt() && std::getline(std::cin, line)) {
+    while (!quit) {
+      if (tty_)
+        std::cout << "you> " << std::flush;
+      if (!std::getline(std::cin, line))
+        break;
       if (interrupted.exchange(false) && line.empty())
         continue;
       if (!line.empty() && line[0] == '/') {
@@ -64,12 +68,6 @@ public:
   }
 
 private:
-  bool prompt() {
-    if (tty_)
-      std::cout << "you> " << std::flush;
-    return true;
-  }
-
   /// False when the chat should end.
   bool command(const std::string& line) {
     auto space = line.find(' ');
