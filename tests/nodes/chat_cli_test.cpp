@@ -1,7 +1,6 @@
 // `troupe chat` against a real node: lines on its stdin, its stdout and
 // stderr read back, as a user at a terminal would see them (without prompts).
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +8,7 @@
 #include "tests/support/free_port.hpp"
 #include "tests/support/nats_server.hpp"
 #include "tests/support/pg_server.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace troupe::test;
 using namespace std::chrono_literals;
@@ -30,8 +30,8 @@ std::string slurp(const std::string& path) {
 
 /// Runs `troupe chat ARGS` with `input` on stdin.
 chat_run run_chat(const std::string& args, const std::string& input) {
-  char tmpl[] = "/tmp/troupe-chat-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
+  temp_dir tmp{"troupe-chat"};
+  const auto& dir = tmp.path();
   std::ofstream{dir + "/in"} << input;
   child_process p{{"/bin/sh", "-c",
                    std::string{TROUPE_BINARY} + " chat " + args + " <" + dir + "/in >" + dir
@@ -40,7 +40,6 @@ chat_run run_chat(const std::string& args, const std::string& input) {
   r.exit_code = p.wait_for(20s);
   r.out = slurp(dir + "/out");
   r.err = slurp(dir + "/err");
-  std::filesystem::remove_all(dir);
   return r;
 }
 

@@ -97,7 +97,7 @@ TEST_CASE("a node in required mode admits API keys and JWTs and refuses everythi
   CHECK(code_of(spoof) == "tenant_mismatch");
 
   // A revoked key stops working (the cache keeps none here).
-  REQUIRE(n.cli({"apikey", "revoke", key_id}).first == 0);
+  REQUIRE(n.cli({"apikey", "revoke", key_id}).code == 0);
   auto revoked = n.send("POST", "/v1/chat", {alice}, hello);
   CHECK(revoked.status == 401);
   CHECK(code_of(revoked) == "invalid_token");

@@ -6,6 +6,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/free_port.hpp"
@@ -78,5 +80,24 @@ private:
   std::string dir_;
   std::unique_ptr<child_process> proc_;
 };
+
+struct cli_result {
+  int code = -1; // exit status, -1 after a 20 s timeout
+  std::string output; // stdout and stderr
+};
+
+/// Runs `troupe ARGS` (a command, not a node) to its end; its output goes
+/// through `log_file`, which is overwritten.
+inline cli_result run_troupe(std::vector<std::string> args, const std::string& log_file,
+                             std::vector<std::string> env = {}) {
+  args.insert(args.begin(), TROUPE_BINARY);
+  std::filesystem::remove(log_file);
+  child_process p{std::move(args), log_file, std::move(env)};
+  cli_result r;
+  r.code = p.wait_for(std::chrono::seconds(20));
+  std::ifstream in{log_file};
+  r.output.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+  return r;
+}
 
 } // namespace troupe::test

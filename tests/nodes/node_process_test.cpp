@@ -2,7 +2,6 @@
 // real nats-server and a real PostgreSQL.
 #include <catch2/catch.hpp>
 #include <csignal>
-#include <fstream>
 #include <set>
 
 #include "tests/nodes/node_fixture.hpp"
@@ -192,11 +191,8 @@ TEST_CASE("troupe migrate applies the schema once and reports an unreachable dat
   auto db = fresh_database();
   temp_dir dir{"troupe-migrate"};
   auto run = [&](const std::string& url, const std::string& name) {
-    auto log = dir.path() + "/" + name;
-    child_process p{{TROUPE_BINARY, "migrate", "--database-url", url}, log};
-    int code = p.wait_for(20s);
-    std::ifstream in{log};
-    return std::pair{code, std::string{std::istreambuf_iterator<char>{in}, {}}};
+    auto r = run_troupe({"migrate", "--database-url", url}, dir.path() + "/" + name);
+    return std::pair{r.code, r.output};
   };
   auto [first_code, first] = run(db, "first.log");
   CHECK(first_code == 0);

@@ -44,9 +44,7 @@ struct provider_cluster {
   }
 
   int cli(std::vector<std::string> args) {
-    args.insert(args.begin(), TROUPE_BINARY);
-    child_process p{std::move(args), dir + "/cli.log", {"FAKE_KEY=sk-fake-secret"}};
-    return p.wait_for(20s);
+    return run_troupe(std::move(args), dir + "/cli.log", {"FAKE_KEY=sk-fake-secret"}).code;
   }
 
   http_response post(const std::string& path, const json& body, long timeout_ms = 10'000) {

@@ -38,7 +38,7 @@ struct secured_node {
     db = shared_pg_server().create_database("secured_" + std::to_string(++n));
     std::ofstream{dir + "/hs256.secret"} << hs256_secret;
     std::filesystem::permissions(dir + "/hs256.secret", std::filesystem::perms::owner_read);
-    REQUIRE(cli({"migrate"}).first == 0);
+    REQUIRE(cli({"migrate"}).code == 0);
     node = std::make_unique<node_process>(node_options{
       "secure", {}, nats.url(), db, {}, "required", {},
       "jwt_hs256_secret_file = \"" + dir + "/hs256.secret\"\njwt_issuer = \"https://idp.test\"\n"
@@ -46,24 +46,18 @@ struct secured_node {
     REQUIRE(node->wait_ready());
   }
 
-  /// Exit code and output of `troupe ARGS --database-url db`.
-  std::pair<int, std::string> cli(std::vector<std::string> args) {
-    using namespace std::chrono_literals;
-    args.insert(args.begin(), TROUPE_BINARY);
+  /// `troupe ARGS --database-url db`.
+  cli_result cli(std::vector<std::string> args) {
     args.push_back("--database-url");
     args.push_back(db);
-    std::filesystem::remove(dir + "/cli.out");
-    child_process p{std::move(args), dir + "/cli.out"};
-    int code = p.wait_for(20s);
-    std::ifstream in{dir + "/cli.out"};
-    return {code, {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}}};
+    return run_troupe(std::move(args), dir + "/cli.out");
   }
 
   /// A new API key of `tenant`/`user`, as `troupe apikey create` prints it.
   api_key create_key(const std::string& tenant, const std::string& user) {
-    auto [code, out] = cli({"apikey", "create", "--tenant", tenant, "--user", user});
-    REQUIRE(code == 0);
-    return {value_after(out, "key id:"), value_after(out, "api key:")};
+    auto created = cli({"apikey", "create", "--tenant", tenant, "--user", user});
+    REQUIRE(created.code == 0);
+    return {value_after(created.output, "key id:"), value_after(created.output, "api key:")};
   }
 
   http_response send(const std::string& method, const std::string& path,
