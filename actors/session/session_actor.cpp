@@ -28,14 +28,6 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// on another connection than the reply) before it goes on without them.
 constexpr auto chunk_grace = 2s;
 
-troupe::v1::Error session_error(std::string code, std::string message) {
-  troupe::v1::Error e;
-  e.set_component("session");
-  e.set_code(std::move(code));
-  e.set_message(std::move(message));
-  return e;
-}
-
 /// The turn being run.
 struct turn_state {
   bus::inbound request;

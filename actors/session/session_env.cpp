@@ -17,6 +17,14 @@ std::optional<troupe::v1::Principal> principal_of(const troupe::v1::Envelope& en
   return p;
 }
 
+troupe::v1::Error session_error(std::string code, std::string message) {
+  troupe::v1::Error e;
+  e.set_component("session");
+  e.set_code(std::move(code));
+  e.set_message(std::move(message));
+  return e;
+}
+
 troupe::v1::Error error_from(const caf::error& err) {
   auto named = [&](std::string_view component, std::string_view code) {
     troupe::v1::Error out;

@@ -43,4 +43,7 @@ std::optional<troupe::v1::Principal> principal_of(const troupe::v1::Envelope& en
 /// name of its module's code (bus, storage, inference) and its text.
 troupe::v1::Error error_from(const caf::error& err);
 
+/// An error of the session component itself (`session_not_found`, `cancelled`, ...).
+troupe::v1::Error session_error(std::string code, std::string message);
+
 } // namespace troupe::session

@@ -29,14 +29,6 @@ namespace {
 using detail::activation;
 using activated_atom = caf::atom_constant<caf::atom("activated")>;
 
-troupe::v1::Error host_error(std::string code, std::string message) {
-  troupe::v1::Error e;
-  e.set_component("session");
-  e.set_code(std::move(code));
-  e.set_message(std::move(message));
-  return e;
-}
-
 void reply_error(const bus::inbound& in, troupe::v1::Error err) {
   if (in.reply->expected())
     (void) in.reply->send(bus::error_reply(in.env, std::move(err)));
@@ -77,7 +69,7 @@ activation load_for_hosting(storage::connection& conn, const session_env& env,
     return out;
   }
   if (!*found) {
-    out.err = host_error("session_not_found", "no session " + id);
+    out.err = session_error("session_not_found", "no session " + id);
     return out;
   }
   auto owner = claim_session(*env.directory, id, env.node_id, {});
@@ -87,7 +79,7 @@ activation load_for_hosting(storage::connection& conn, const session_env& env,
   }
   if (*owner != env.node_id) {
     // The gateway asks svc.session again and learns the new owner.
-    out.err = host_error("session_moved", "session " + id + " is hosted by " + *owner);
+    out.err = session_error("session_moved", "session " + id + " is hosted by " + *owner);
     return out;
   }
   auto history = storage::load_messages(conn, id, env.settings.max_history_messages);
@@ -160,7 +152,7 @@ void serve_query(storage::connection& conn, const session_env& env, bus::inbound
     (void) in.reply->send(bus::make_reply(in.env, payload));
   };
   auto not_found = [&](const std::string& id) {
-    reply_error(in, host_error("session_not_found", "no session " + id));
+    reply_error(in, session_error("session_not_found", "no session " + id));
   };
   if (type == "troupe.v1.ActivateSession") {
     auto req = bus::payload_as<troupe::v1::ActivateSession>(in.env);
@@ -207,7 +199,7 @@ void serve_query(storage::connection& conn, const session_env& env, bus::inbound
     else if (auto d = bus::payload_as<troupe::v1::DeleteSession>(in.env))
       id = d->session_id();
     else
-      return reply_error(in, host_error("malformed", "the request does not parse"));
+      return reply_error(in, session_error("malformed", "the request does not parse"));
     auto found = storage::find_session(conn, id);
     if (!found)
       return reply_error(in, found.error());
@@ -234,7 +226,7 @@ void serve_query(storage::connection& conn, const session_env& env, bus::inbound
     out.set_session_id(id);
     return answer(out);
   }
-  reply_error(in, host_error("unknown_type", "svc.session does not handle " + type));
+  reply_error(in, session_error("unknown_type", "svc.session does not handle " + type));
 }
 
 void on_service(self_ptr self, bus::inbound& in) {
@@ -243,7 +235,7 @@ void on_service(self_ptr self, bus::inbound& in) {
     return;
   auto who = principal_of(in.env);
   if (!who)
-    return reply_error(in, host_error("principal_missing", "session requests need a principal"));
+    return reply_error(in, session_error("principal_missing", "session requests need a principal"));
   // One worker per caller keeps one user's requests in order.
   auto key = who->tenant() + "/" + who->user();
   st.env->store->run(key, [env = st.env, in = std::move(in),
