@@ -8,7 +8,7 @@ packages=(
   libcaf-dev libnats-dev nats-server libprotobuf-dev protobuf-compiler
   libpqxx-dev postgresql libssl-dev libspdlog-dev catch2
   libboost-dev libboost-system-dev nlohmann-json3-dev libtomlplusplus-dev
-  libcli11-dev libcurl4-openssl-dev prometheus-cpp-dev
+  libcli11-dev libcurl4-openssl-dev prometheus-cpp-dev libgoogle-perftools-dev
 )
 missing=()
 for p in "${packages[@]}"; do
