@@ -210,7 +210,9 @@ void send_turn(self_ptr self, const std::string& turn_id) {
       }
       t.result = std::move(*res);
       t.settle_token = ++st.tokens;
-      self->delayed_send(self, chunk_grace, settle_atom::value, turn_id, t.settle_token);
+      // Streamed chunks still on their way get a grace period.
+      if (t.next_seq < t.result->chunks())
+        self->delayed_send(self, chunk_grace, settle_atom::value, turn_id, t.settle_token);
       settle(self, t, false);
     });
 }

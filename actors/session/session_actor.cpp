@@ -51,7 +51,11 @@ struct state {
   std::optional<bus::request_client> client;
   std::optional<bus::publisher> out;
   std::string self_subject;
-  uint64_t activity = 0; // bumped on every message: an idle check that sees it changed is stale
+  /// Passivation: the last message's time, and whether an idle check is
+  /// scheduled. One check at a time, re-armed for what remains, rather than a
+  /// timer per message (each is an entry in the actor clock until it fires).
+  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
+  bool idle_check_armed = false;
   uint64_t tokens = 0;
   static inline const char* name = "session";
 };
@@ -62,7 +66,31 @@ void run_next(self_ptr self);
 
 void arm_idle(self_ptr self) {
   auto& st = self->state;
-  self->delayed_send(self, st.env->settings.idle_timeout, idle_atom::value, ++st.activity);
+  st.last_active = std::chrono::steady_clock::now();
+  if (st.idle_check_armed)
+    return;
+  st.idle_check_armed = true;
+  self->delayed_send(self, st.env->settings.idle_timeout, idle_atom::value);
+}
+
+/// Passivates the session when it has been idle for idle_timeout, else
+/// checks again when it could be.
+void check_idle(self_ptr self) {
+  auto& st = self->state;
+  st.idle_check_armed = false;
+  auto idle_for = std::chrono::steady_clock::now() - st.last_active;
+  bool busy = st.current || !st.queue.empty();
+  if (!busy && idle_for >= st.env->settings.idle_timeout) {
+    log::get("session")->debug("session {} passivated after {} s idle", st.info.id(),
+                               st.env->settings.idle_timeout.count());
+    self->quit();
+    return;
+  }
+  st.idle_check_armed = true;
+  auto remaining =
+      busy ? st.env->settings.idle_timeout
+           : std::chrono::duration_cast<caf::timespan>(st.env->settings.idle_timeout - idle_for);
+  self->delayed_send(self, remaining, idle_atom::value);
 }
 
 void answer_error(self_ptr self, const bus::inbound& in, troupe::v1::Error err) {
@@ -244,7 +272,9 @@ void generate(self_ptr self) {
                        auto& t = *st.current;
                        t.result = std::move(*result);
                        t.settle_token = ++st.tokens;
-                       self->delayed_send(self, chunk_grace, settle_atom::value, t.settle_token);
+                       // Streamed chunks still on their way get a grace period.
+                       if (t.generate_chunks < t.result->chunks())
+                         self->delayed_send(self, chunk_grace, settle_atom::value, t.settle_token);
                        settle(self, false);
                      });
 }
@@ -307,7 +337,7 @@ bool owned_by_caller(self_ptr self, const bus::inbound& in) {
 
 void on_inbound(self_ptr self, bus::inbound& in) {
   auto& st = self->state;
-  ++st.activity;
+  st.last_active = std::chrono::steady_clock::now();
   const auto& type = in.env.payload_type();
   if (type == "troupe.v1.GenerateChunk") {
     auto chunk = bus::payload_as<troupe::v1::GenerateChunk>(in.env);
@@ -377,14 +407,7 @@ caf::behavior session_actor(self_ptr self, session_env_ptr env, session_start st
       if (st.current && st.current->result && st.current->settle_token == token)
         settle(self, true);
     },
-    [self](idle_atom, uint64_t activity) {
-      auto& st = self->state;
-      if (activity == st.activity && !st.current && st.queue.empty()) {
-        log::get("session")->debug("session {} passivated after {} s idle", st.info.id(),
-                                   st.env->settings.idle_timeout.count());
-        self->quit();
-      }
-    },
+    [self](idle_atom) { check_idle(self); },
     [self](stop_atom) { self->quit(); },
     [self](reply_atom, uint64_t token, bus::message& m) {
       self->state.client->handle_reply(token, m);
