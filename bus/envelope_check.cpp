@@ -1,6 +1,8 @@
 #include "bus/envelope_check.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <google/protobuf/arena.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <limits>
@@ -69,6 +71,27 @@ google::protobuf::Message* scratch_for(const std::string& type_name) {
     .first->second.get();
 }
 
+/// A payload message and the arena it lives on, released together.
+struct arena_payload {
+  explicit arena_payload(const google::protobuf::ArenaOptions& opts) : arena(opts) {}
+  google::protobuf::Arena arena;
+  google::protobuf::Message* message = nullptr;
+};
+
+/// Parses `bytes` as a new message of `prototype`'s type on an arena sized
+/// for it: a few block allocations instead of one per string field.
+parsed_payload parse_on_arena(const google::protobuf::Message& prototype,
+                              const std::string& bytes) {
+  google::protobuf::ArenaOptions opts;
+  opts.start_block_size = 2 * bytes.size() + 256;
+  opts.max_block_size = std::max<size_t>(opts.start_block_size, 64 * 1024);
+  auto holder = std::make_shared<arena_payload>(opts);
+  holder->message = prototype.New(&holder->arena);
+  if (!holder->message->ParseFromString(bytes))
+    return nullptr;
+  return parsed_payload{holder, holder->message};
+}
+
 } // namespace
 
 int64_t now_unix_ms() noexcept {
@@ -78,7 +101,8 @@ int64_t now_unix_ms() noexcept {
 }
 
 caf::expected<troupe::v1::Envelope>
-decode_and_check(std::string_view bytes, const check_policy& policy, int64_t now) {
+decode_and_check(std::string_view bytes, const check_policy& policy, int64_t now,
+                 parsed_payload* keep) {
   if (policy.max_bytes != 0 && bytes.size() > policy.max_bytes)
     return make_error(errc::oversize, std::to_string(bytes.size()) + " bytes, limit "
                                         + std::to_string(policy.max_bytes));
@@ -91,9 +115,13 @@ decode_and_check(std::string_view bytes, const check_policy& policy, int64_t now
   auto* scratch = scratch_for(env.payload_type());
   if (!scratch)
     return make_error(errc::unknown_type, "unknown payload_type '" + env.payload_type() + "'");
-  // The parsed copy is thrown away: the handler parses with its concrete type.
-  if (!scratch->ParseFromString(env.payload()))
+  if (keep) {
+    *keep = parse_on_arena(*scratch, env.payload());
+    if (!*keep)
+      return make_error(errc::malformed, "payload does not parse as " + env.payload_type());
+  } else if (!scratch->ParseFromString(env.payload())) {
     return make_error(errc::malformed, "payload does not parse as " + env.payload_type());
+  }
   if (env.deadline_unix_ms() != 0 && env.deadline_unix_ms() <= now)
     return make_error(errc::deadline_expired,
                       "deadline passed " + std::to_string(now - env.deadline_unix_ms())

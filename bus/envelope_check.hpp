@@ -5,6 +5,8 @@
 #include <caf/expected.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <google/protobuf/message.h>
+#include <memory>
 #include <string_view>
 
 #include "bus/principal.hpp"
@@ -18,6 +20,11 @@ struct check_policy {
   const principal_keys* keys = nullptr; // may be null when no principal is expected
 };
 
+/// A payload that decode_and_check parsed, kept so that the handler does not
+/// parse it again (a model request carries the whole conversation). It lives
+/// on a protobuf Arena of its own, freed with the last reference.
+using parsed_payload = std::shared_ptr<const google::protobuf::Message>;
+
 /// Decodes `bytes` and checks, in this order (the first failure wins):
 ///  1. oversize          — more than max_bytes, before any parsing;
 ///  2. malformed         — not an Envelope;
@@ -28,12 +35,15 @@ struct check_policy {
 ///  5. principal_missing — required and absent;
 ///     principal_invalid — present (required or not) and does not verify,
 ///                         or its tenant differs from the envelope's tenant.
-/// Errors carry the bus errc and a short reason as context.
+/// Errors carry the bus errc and a short reason as context. When `keep` is
+/// given, the parsed payload is stored there for the handler.
 /// Linking this also routes protobuf's own log lines (it complains about
 /// invalid UTF-8 in string fields at ERROR level) to the "protobuf" logger
 /// at debug level, so junk from a peer cannot flood the log.
-[[nodiscard]] caf::expected<troupe::v1::Envelope>
-decode_and_check(std::string_view bytes, const check_policy& policy, int64_t now_unix_ms);
+[[nodiscard]] caf::expected<troupe::v1::Envelope> decode_and_check(std::string_view bytes,
+                                                                   const check_policy& policy,
+                                                                   int64_t now_unix_ms,
+                                                                   parsed_payload* keep = nullptr);
 
 /// Milliseconds since the Unix epoch from the system clock (deadlines and
 /// principal expiries are wall-clock times shared between nodes).

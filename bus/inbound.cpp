@@ -177,7 +177,8 @@ message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
           one_way = std::move(one_way), batch = std::move(batch)](message msg) {
     counters->on_received();
     check_policy checks{policy.max_bytes, policy.require_principal, policy.keys.get()};
-    if (auto env = decode_and_check(msg.data, checks, now_unix_ms()); !env) {
+    parsed_payload payload;
+    if (auto env = decode_and_check(msg.data, checks, now_unix_ms(), &payload); !env) {
       reject(env.error(), msg, *transport, *counters);
     } else {
       std::string reply_to{msg.reply.empty() ? std::string_view{env->reply_subject()}
@@ -191,6 +192,7 @@ message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
       in.reply_subject = std::move(reply_to);
       in.subject.assign(msg.subject.data(), msg.subject.size());
       in.env = std::move(*env);
+      in.payload = std::move(payload);
       batch->items.push_back(std::move(in));
     }
     // Held back only while more is already queued: a lone message (a request

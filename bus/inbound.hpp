@@ -15,6 +15,7 @@
 #include <string>
 
 #include "bus/envelope_check.hpp"
+#include "bus/envelope_codec.hpp"
 #include "bus/errc.hpp"
 #include "bus/transport.hpp"
 #include "troupe/v1/envelope.pb.h"
@@ -83,10 +84,24 @@ private:
 /// `reply->expected()` says whether anyone waits for an answer.
 struct inbound {
   troupe::v1::Envelope env;
-  std::string subject; // what it arrived on: tells a wildcard server's targets apart
+  parsed_payload payload; // env's payload as the bus parsed it while checking; may be null
+  std::string subject;    // what it arrived on: tells a wildcard server's targets apart
   std::string reply_subject;
   std::shared_ptr<replier> reply;
 };
+
+/// The payload of `in` as a `T`: the message the bus parsed while checking
+/// it, shared rather than parsed again, or (for an inbound built without
+/// one) parsed now with payload_as's errors.
+template <class T>
+[[nodiscard]] caf::expected<std::shared_ptr<const T>> payload_of(const inbound& in) {
+  if (in.payload && in.payload->GetDescriptor() == T::descriptor())
+    return std::shared_ptr<const T>{in.payload, static_cast<const T*>(in.payload.get())};
+  auto parsed = payload_as<T>(in.env);
+  if (!parsed)
+    return std::move(parsed.error());
+  return std::make_shared<const T>(std::move(*parsed));
+}
 
 /// How a served subject treats what arrives on it.
 struct inbound_policy {

@@ -49,7 +49,7 @@ void reply_error(const bus::inbound& in, const caf::error& err) {
 
 /// Runs one generation and answers it; on whichever thread calls it.
 void generate_and_reply(model_backend& backend, const resolved_model& target,
-                        troupe::v1::GenerateRequest& req, bus::inbound& in,
+                        const troupe::v1::GenerateRequest& req, bus::inbound& in,
                         const bus::transport_ptr& one_way, const std::atomic<bool>* cancel) {
   std::optional<bus::publisher> out;
   uint32_t seq = 0;
@@ -105,24 +105,25 @@ void refresh(self_ptr self) {
 
 void on_generate(self_ptr self, bus::inbound& in) {
   auto& st = self->state;
-  auto req = bus::payload_as<troupe::v1::GenerateRequest>(in.env);
+  auto req = bus::payload_of<troupe::v1::GenerateRequest>(in);
   if (!req)
     return reply_error(in, req.error());
-  if (req->messages_size() == 0)
+  const auto& request = **req;
+  if (request.messages_size() == 0)
     return reply_error(in, make_error(errc::invalid_request, "a generation needs messages"));
-  auto what = req->model().empty() ? std::string{"default"} : req->model();
+  auto what = request.model().empty() ? std::string{"default"} : request.model();
   auto target = resolve(*st.registry, *st.env->keys, what);
   if (!target)
     return reply_error(in, target.error());
   if (target->builtin())
-    return generate_and_reply(st.dev, *target, *req, in, st.env->one_way, nullptr);
+    return generate_and_reply(st.dev, *target, request, in, st.env->one_way, nullptr);
   if (st.in_flight >= st.env->max_in_flight)
     return reply_error(in, make_error(errc::backend_unavailable,
                                       "too many generations in flight on this node"));
   ++st.in_flight;
-  auto key = in.env.tenant() + "/" + req->turn_id();
+  auto key = in.env.tenant() + "/" + request.turn_id();
   auto cancel = std::make_shared<std::atomic<bool>>(false);
-  if (!req->turn_id().empty())
+  if (!request.turn_id().empty())
     st.running[key] = cancel;
   openai_options opts;
   opts.provider = target->provider;
@@ -139,7 +140,7 @@ void on_generate(self_ptr self, bus::inbound& in) {
                               req = std::move(*req), in = std::move(in), one_way = st.env->one_way,
                               key, cancel](caf::event_based_actor* worker) mutable {
     openai_client client{std::move(opts)};
-    generate_and_reply(client, target, req, in, one_way, cancel.get());
+    generate_and_reply(client, target, *req, in, one_way, cancel.get());
     caf::anon_send(me, finished_atom::value, key, cancel);
     worker->quit();
   });

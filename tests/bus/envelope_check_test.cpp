@@ -4,6 +4,7 @@
 #include "bus/envelope_check.hpp"
 #include "bus/envelope_codec.hpp"
 #include "bus/errc.hpp"
+#include "bus/inbound.hpp"
 #include "troupe/v1/node.pb.h"
 
 using namespace troupe::bus;
@@ -53,6 +54,45 @@ TEST_CASE("a well-formed envelope of a known type passes the checks intact", "[e
   REQUIRE(ping);
   CHECK(ping->seq() == 7);
   CHECK(ping->data() == "hello");
+}
+
+TEST_CASE("a kept payload is the parsed message, shared with the handler", "[envelope]") {
+  parsed_payload kept;
+  auto r = decode_and_check(ping_envelope().SerializeAsString(), check_policy{}, now, &kept);
+  REQUIRE(r);
+  REQUIRE(kept);
+  REQUIRE(kept->GetDescriptor() == troupe::v1::Ping::descriptor());
+  inbound in;
+  in.env = std::move(*r);
+  in.payload = kept;
+  auto ping = payload_of<troupe::v1::Ping>(in);
+  REQUIRE(ping);
+  CHECK((*ping).get() == kept.get()); // the same message, not a second parse
+  CHECK((*ping)->seq() == 7);
+  CHECK((*ping)->data() == "hello");
+  kept.reset();
+  in = inbound{};
+  CHECK((*ping)->data() == "hello"); // the last reference keeps its arena alive
+  // Asked for another type, or with nothing kept, it parses the envelope.
+  in.env = ping_envelope();
+  auto again = payload_of<troupe::v1::Ping>(in);
+  REQUIRE(again);
+  CHECK((*again)->seq() == 7);
+  auto wrong = payload_of<troupe::v1::Heartbeat>(in);
+  REQUIRE_FALSE(wrong);
+  REQUIRE(wrong.error().category() == error_category);
+  CHECK(static_cast<errc>(wrong.error().code()) == errc::unknown_type);
+}
+
+TEST_CASE("a payload that fails to parse keeps nothing", "[envelope]") {
+  auto env = ping_envelope();
+  env.set_payload("\xff\xff\xff");
+  parsed_payload kept;
+  auto r = decode_and_check(env.SerializeAsString(), check_policy{}, now, &kept);
+  REQUIRE_FALSE(r);
+  REQUIRE(r.error().category() == error_category);
+  CHECK(static_cast<errc>(r.error().code()) == errc::malformed);
+  CHECK_FALSE(kept);
 }
 
 TEST_CASE("oversize is decided on the byte count before any parsing", "[envelope]") {
