@@ -239,6 +239,7 @@ TEST_CASE("metrics count requests by route pattern and code, and time them",
           "[gateway_http][unit]") {
   gateway_fixture f;
   (void)f.get("/v1/models");
+  (void)f.send("DELETE", "/v1/models");
   (void)f.get("/v1/sessions/s1");
   (void)f.get("/v1/sessions/s2");
   (void)f.get("/v1/random/path");
@@ -251,7 +252,10 @@ TEST_CASE("metrics count requests by route pattern and code, and time them",
   CHECK(sample(text, R"(troupe_gateway_requests_total{code="200",route="/v1/models"})") == 1);
   CHECK(sample(text, R"(troupe_gateway_requests_total{code="404",route="/v1/sessions/{id}"})")
         == 2);
-  CHECK(sample(text, R"(troupe_gateway_request_seconds_count{route="/v1/models"})") == 1);
+  CHECK(sample(text, R"(troupe_gateway_requests_total{code="405",route="/v1/models"})") == 1);
+  // One histogram per route, whatever the codes.
+  CHECK(sample(text, R"(troupe_gateway_request_seconds_count{route="/v1/models"})") == 2);
+  CHECK(sample(text, R"(troupe_gateway_request_seconds_count{route="/v1/sessions/{id}"})") == 2);
   CHECK(sample(text, "troupe_gateway_active_streams") == 0);
   CHECK(wait_until(2s, [&] {
     return sample(metrics::render(*f.registry), "troupe_gateway_open_connections") == 0;
