@@ -504,6 +504,53 @@ TEST_CASE("turns of several sessions commit in one call, each with its own outco
   CHECK(db.count("troupe_messages") == "8"); // s2: old and b, s1: a and c
 }
 
+TEST_CASE("a batch of turns of distinct sessions commits each with its session's state") {
+  migrated_db db;
+  for (auto id : {"s1", "s2", "s3", "gone"})
+    REQUIRE(create_session(db.conn, id, "t1", "u1"));
+  auto deleted = delete_session(db.conn, "t1", "u1", "gone");
+  REQUIRE((deleted && *deleted));
+  REQUIRE(commit_turn(db.conn, "s2", "old", turn_of("old", "before"), "m0"));
+  REQUIRE(commit_turn(db.conn, "s3", "done", turn_of("done", "earlier"), "m0"));
+
+  auto results = commit_turns(db.conn, {{"s1", "a", turn_of("a", "first"), "m1"},
+                                        {"gone", "d", turn_of("d", "lost"), "m1"},
+                                        {"s2", "b", turn_of("b", "second"), ""},
+                                        {"nosuch", "e", turn_of("e", "nobody"), "m1"},
+                                        {"s3", "done", turn_of("done", "again"), "m3"}});
+  REQUIRE(results.size() == 5);
+  REQUIRE(results[0]);
+  CHECK_FALSE(results[0]->already_committed);
+  CHECK(results[0]->session.id() == "s1");
+  CHECK(results[0]->session.message_count() == 2);
+  CHECK(results[0]->session.title() == "first");
+  CHECK(results[0]->session.model() == "m1");
+  REQUIRE_FALSE(results[1]);
+  CHECK(caf::to_string(results[1].error()).find("deleted") != std::string::npos);
+  REQUIRE(results[2]);
+  CHECK_FALSE(results[2]->already_committed);
+  CHECK(results[2]->session.message_count() == 4);
+  CHECK(results[2]->session.title() == "before"); // the first turn's title stays
+  CHECK(results[2]->session.model() == "m0");     // an empty model keeps the session's
+  REQUIRE_FALSE(results[3]);
+  CHECK(caf::to_string(results[3].error()).find("no such session") != std::string::npos);
+  REQUIRE(results[4]);
+  CHECK(results[4]->already_committed);
+  CHECK(results[4]->session.id() == "s3");
+  CHECK(results[4]->session.message_count() == 2);
+  CHECK(results[4]->session.model() == "m0");
+
+  // Messages continue each session's numbering; nothing of the others is written.
+  auto s2 = load_messages(db.conn, "s2", 0);
+  REQUIRE(s2);
+  CHECK(ids_of(*s2) == std::vector<std::string>{"old-q", "old-a", "b-q", "b-a"});
+  CHECK(db.count("troupe_messages") == "8"); // s1: a; s2: old, b; s3: done
+  CHECK(scalar(db.url, "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM troupe_messages"
+                       " WHERE session_id = 's2'")
+        == "0,1,2,3");
+  CHECK(db.count("troupe_turns") == "4");
+}
+
 TEST_CASE("a turn that breaks the batch in PostgreSQL fails alone, the others commit") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
