@@ -117,9 +117,9 @@ void handle(self_ptr self, bus::inbound& in) {
   auto& st = self->state;
   const auto& type = in.env.payload_type();
   if (type == "troupe.v1.Heartbeat") {
-    auto hb = bus::payload_as<troupe::v1::Heartbeat>(in.env);
-    if (hb && hb->node_id() != st.ctx->config().node.id)
-      st.peers[hb->node_id()] = now_ms();
+    auto hb = bus::payload_of<troupe::v1::Heartbeat>(in);
+    if (hb && (*hb)->node_id() != st.ctx->config().node.id)
+      st.peers[(*hb)->node_id()] = now_ms();
     return;
   }
   if (!in.reply)

@@ -281,8 +281,8 @@ caf::behavior gateway_actor(self_ptr self, bus_backend_config cfg) {
     [self](query_atom, query_job& job) { query(self, job); },
     [self](cancel_atom, const std::string& turn_id) { cancel(self, turn_id); },
     [self](inbound_atom, bus::inbound& in) {
-      if (auto chunk = bus::payload_as<troupe::v1::TurnChunk>(in.env))
-        on_chunk(self, std::move(*chunk));
+      if (auto chunk = bus::payload_of<troupe::v1::TurnChunk>(in))
+        on_chunk(self, **chunk);
     },
     [self](settle_atom, const std::string& turn_id, uint64_t token) {
       auto& st = self->state;

@@ -149,12 +149,13 @@ void on_generate(self_ptr self, bus::inbound& in) {
 /// A CancelTurn for a generation this node runs: its provider call stops
 /// (the caller has stopped waiting; the tokens would be wasted).
 void on_cancel(self_ptr self, const bus::inbound& in) {
-  auto cancel = bus::payload_as<troupe::v1::CancelTurn>(in.env);
+  auto cancel = bus::payload_of<troupe::v1::CancelTurn>(in);
   if (!cancel)
     return reply_error(in, cancel.error());
-  auto it = self->state.running.find(in.env.tenant() + "/" + cancel->turn_id());
+  const auto& turn_id = (*cancel)->turn_id();
+  auto it = self->state.running.find(in.env.tenant() + "/" + turn_id);
   troupe::v1::TurnCancelled ack;
-  ack.set_turn_id(cancel->turn_id());
+  ack.set_turn_id(turn_id);
   if (it != self->state.running.end()) {
     it->second->store(true);
     ack.set_was_running(true);

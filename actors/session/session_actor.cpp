@@ -281,19 +281,19 @@ void generate(self_ptr self) {
 
 void start_turn(self_ptr self, bus::inbound in) {
   auto& st = self->state;
-  auto turn = bus::payload_as<troupe::v1::TurnRequest>(in.env);
+  auto turn = bus::payload_of<troupe::v1::TurnRequest>(in);
   if (!turn) {
     answer_error(self, in, bus::error_payload(turn.error()));
     return;
   }
-  if (turn->message().empty()) {
+  if ((*turn)->message().empty()) {
     answer_error(self, in, session_error("invalid_request", "the turn has no message"));
     return;
   }
   st.current.emplace();
   auto& t = *st.current;
   t.request = std::move(in);
-  t.turn = std::move(*turn);
+  t.turn = **turn;
   if (t.turn.turn_id().empty() || !bus::valid_token(t.turn.turn_id()))
     t.turn.set_turn_id(bus::new_message_id());
   t.user = user_message(t.turn);
@@ -340,12 +340,12 @@ void on_inbound(self_ptr self, bus::inbound& in) {
   st.last_active = std::chrono::steady_clock::now();
   const auto& type = in.env.payload_type();
   if (type == "troupe.v1.GenerateChunk") {
-    auto chunk = bus::payload_as<troupe::v1::GenerateChunk>(in.env);
-    if (!chunk || !st.current || chunk->turn_id() != st.current->turn.turn_id())
+    auto chunk = bus::payload_of<troupe::v1::GenerateChunk>(in);
+    if (!chunk || !st.current || (*chunk)->turn_id() != st.current->turn.turn_id())
       return; // late or stray: the turn it belongs to is over
     ++st.current->generate_chunks;
     troupe::v1::TurnChunk out;
-    out.set_delta(chunk->delta());
+    out.set_delta((*chunk)->delta());
     publish_chunk(self, std::move(out));
     settle(self, false);
     return;
@@ -356,11 +356,11 @@ void on_inbound(self_ptr self, bus::inbound& in) {
     st.queue.push_back(std::move(in));
     run_next(self);
   } else if (type == "troupe.v1.CancelTurn") {
-    auto cancel = bus::payload_as<troupe::v1::CancelTurn>(in.env);
+    auto cancel = bus::payload_of<troupe::v1::CancelTurn>(in);
     troupe::v1::TurnCancelled ack;
     if (cancel) {
-      ack.set_turn_id(cancel->turn_id());
-      if (st.current && st.current->turn.turn_id() == cancel->turn_id()) {
+      ack.set_turn_id((*cancel)->turn_id());
+      if (st.current && st.current->turn.turn_id() == (*cancel)->turn_id()) {
         ack.set_was_running(true);
         if (st.current->result) {
           st.current->cancelled = true; // settles, then fails before the commit
@@ -371,8 +371,8 @@ void on_inbound(self_ptr self, bus::inbound& in) {
       }
       // A queued turn that was cancelled never starts.
       for (auto it = st.queue.begin(); it != st.queue.end(); ++it) {
-        auto queued = bus::payload_as<troupe::v1::TurnRequest>(it->env);
-        if (queued && queued->turn_id() == cancel->turn_id()) {
+        auto queued = bus::payload_of<troupe::v1::TurnRequest>(*it);
+        if (queued && (*queued)->turn_id() == (*cancel)->turn_id()) {
           answer_error(self, *it, session_error("cancelled", "the turn was cancelled"));
           st.queue.erase(it);
           break;

@@ -155,13 +155,14 @@ void serve_query(storage::connection& conn, const session_env& env, bus::inbound
     reply_error(in, session_error("session_not_found", "no session " + id));
   };
   if (type == "troupe.v1.ActivateSession") {
-    auto req = bus::payload_as<troupe::v1::ActivateSession>(in.env);
-    if (!req)
-      return reply_error(in, req.error());
-    auto id = req->session_id();
+    auto activate = bus::payload_of<troupe::v1::ActivateSession>(in);
+    if (!activate)
+      return reply_error(in, activate.error());
+    const auto& req = **activate;
+    auto id = req.session_id();
     if (id.empty()) {
       auto created = storage::find_or_create_session(conn, bus::new_message_id(), who.tenant(),
-                                                     who.user(), req->external_key());
+                                                     who.user(), req.external_key());
       if (!created)
         return reply_error(in, created.error());
       id = created->id();
@@ -172,7 +173,7 @@ void serve_query(storage::connection& conn, const session_env& env, bus::inbound
       if (!*found || (*found)->tenant() != who.tenant() || (*found)->user() != who.user())
         return not_found(id);
     }
-    auto owner = claim_session(*env.directory, id, env.node_id, req->failed_owner());
+    auto owner = claim_session(*env.directory, id, env.node_id, req.failed_owner());
     if (!owner)
       return reply_error(in, owner.error());
     troupe::v1::SessionLocation loc;
@@ -181,23 +182,23 @@ void serve_query(storage::connection& conn, const session_env& env, bus::inbound
     return answer(loc);
   }
   if (type == "troupe.v1.ListSessions") {
-    auto req = bus::payload_as<troupe::v1::ListSessions>(in.env);
+    auto req = bus::payload_of<troupe::v1::ListSessions>(in);
     if (!req)
       return reply_error(in, req.error());
-    auto list = storage::list_sessions(conn, who.tenant(), who.user(), req->limit(),
-                                       req->before_id());
+    auto list = storage::list_sessions(conn, who.tenant(), who.user(), (*req)->limit(),
+                                       (*req)->before_id());
     return list ? answer(*list) : reply_error(in, list.error());
   }
   if (type == "troupe.v1.GetSession" || type == "troupe.v1.GetMessages"
       || type == "troupe.v1.DeleteSession") {
     std::string id;
     uint32_t limit = 0;
-    if (auto g = bus::payload_as<troupe::v1::GetSession>(in.env))
-      id = g->session_id();
-    else if (auto m = bus::payload_as<troupe::v1::GetMessages>(in.env))
-      id = m->session_id(), limit = m->limit();
-    else if (auto d = bus::payload_as<troupe::v1::DeleteSession>(in.env))
-      id = d->session_id();
+    if (auto g = bus::payload_of<troupe::v1::GetSession>(in))
+      id = (*g)->session_id();
+    else if (auto m = bus::payload_of<troupe::v1::GetMessages>(in))
+      id = (*m)->session_id(), limit = (*m)->limit();
+    else if (auto d = bus::payload_of<troupe::v1::DeleteSession>(in))
+      id = (*d)->session_id();
     else
       return reply_error(in, session_error("malformed", "the request does not parse"));
     auto found = storage::find_session(conn, id);
