@@ -35,7 +35,7 @@ BEGIN
         SELECT i.session, i.turn FROM input i JOIN locked l ON l.id = i.session AND NOT l.deleted
             ON CONFLICT DO NOTHING
         RETURNING session_id
-      ), todo AS (
+      ), pending AS (
         SELECT i.*, l.message_count AS base
           FROM input i JOIN fresh f ON f.session_id = i.session JOIN locked l ON l.id = i.session
       ), added AS (
@@ -47,14 +47,14 @@ BEGIN
                CASE WHEN (e.m->>'created_ms')::bigint > 0
                     THEN timestamptz 'epoch' + (e.m->>'created_ms')::bigint * interval '1 millisecond'
                     ELSE clock_timestamp() END
-          FROM todo t, jsonb_array_elements(t.messages) WITH ORDINALITY AS e(m, ord)
+          FROM pending t, jsonb_array_elements(t.messages) WITH ORDINALITY AS e(m, ord)
       ), updated AS (
         UPDATE troupe_sessions s SET
           message_count = s.message_count + jsonb_array_length(t.messages),
           updated_at    = clock_timestamp(),
           model         = CASE WHEN t.model = '' THEN s.model ELSE t.model END,
           title         = CASE WHEN s.title = '' THEN t.title ELSE s.title END
-          FROM todo t
+          FROM pending t
          WHERE s.id = t.session
         RETURNING s.id, s.tenant, s.user_id, s.title, s.model, s.created_at, s.updated_at,
                   s.message_count
@@ -62,7 +62,7 @@ BEGIN
         SELECT l.id, l.tenant, l.user_id, l.title, l.model, l.created_at, l.updated_at,
                l.message_count
           FROM locked l
-         WHERE NOT l.deleted AND l.id NOT IN (SELECT t.session FROM todo t)
+         WHERE NOT l.deleted AND l.id NOT IN (SELECT t.session FROM pending t)
       ), result AS (
         SELECT 'committed'::text AS outcome, u.* FROM updated u
         UNION ALL
