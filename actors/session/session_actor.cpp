@@ -186,12 +186,14 @@ void on_committed(self_ptr self, const std::string& turn_id, const caf::error& e
   for (auto& m : msgs)
     *out.add_messages() = std::move(m);
   out.set_chunks(t.chunks_out);
+  // Counted before the answer, as a failed turn is: a client that reads the
+  // metrics once answered finds its turn there.
+  st.env->metrics->turn(turn_outcome::completed, std::chrono::steady_clock::now() - t.started);
   if (t.request.reply->expected())
     if (auto e = t.request.reply->send(bus::make_reply(t.request.env, out)))
       log::get("session")->warn("session {}: turn {} committed but the reply was not sent: {}",
                                 st.info.id(), turn_id, caf::to_string(e));
   t.events->emit(Type::TURN_COMPLETED, &out);
-  st.env->metrics->turn(turn_outcome::completed, std::chrono::steady_clock::now() - t.started);
   st.current.reset();
   run_next(self);
 }
