@@ -7,15 +7,15 @@
 -- batch takes the set-based path: the sessions are locked (in id order, so
 -- two committers cannot deadlock), the turns recorded, the messages added
 -- and each session updated once. A batch with two turns of one session
--- keeps 0006's turn-by-turn order, where the second sees the first's effect.
-CREATE OR REPLACE FUNCTION troupe_commit_turns(p_turns jsonb)
+-- keeps 0006's turn-by-turn order, where the second sees the first's effect:
+-- 0006's function, renamed, is that path.
+ALTER FUNCTION troupe_commit_turns(jsonb) RENAME TO troupe_commit_turns_in_order;
+
+CREATE FUNCTION troupe_commit_turns(p_turns jsonb)
 RETURNS TABLE (c_index integer, c_outcome text, c_id text, c_tenant text, c_user_id text,
                c_title text, c_model text, c_created_ms bigint, c_updated_ms bigint,
                c_message_count integer)
 LANGUAGE plpgsql AS $$
-DECLARE
-  v_turn jsonb;
-  v_index integer := 0;
 BEGIN
   IF (SELECT count(DISTINCT e->>'session') = count(*) FROM jsonb_array_elements(p_turns) AS e) THEN
     RETURN QUERY
@@ -80,12 +80,6 @@ BEGIN
        ORDER BY i.idx;
     RETURN;
   END IF;
-  FOR v_turn IN SELECT e FROM jsonb_array_elements(p_turns) AS e LOOP
-    RETURN QUERY
-      SELECT v_index, r.*
-        FROM troupe_commit_turn(v_turn->>'session', v_turn->>'turn', v_turn->'messages',
-                                v_turn->>'model', v_turn->>'title') AS r;
-    v_index := v_index + 1;
-  END LOOP;
+  RETURN QUERY SELECT * FROM troupe_commit_turns_in_order(p_turns);
 END
 $$;
