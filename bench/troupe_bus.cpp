@@ -96,7 +96,7 @@ void next_request(caf::stateful_actor<rtt_state>* self) {
   ping.set_data(st.payload);
   st.t0 = std::chrono::steady_clock::now();
   st.client->request(self, echo_subject, bus::make_envelope(ping), 2s,
-                     [self](caf::expected<troupe::v1::Envelope> reply) {
+                     [self](caf::expected<bus::reply> reply) {
                        auto& st = self->state;
                        if (!reply) {
                          st.done.deliver(reply.error());

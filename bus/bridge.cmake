@@ -9,7 +9,7 @@ set(_bus_tests ${PROJECT_SOURCE_DIR}/tests/bus)
 troupe_add_test(NAME bus_bridge_tests
   SOURCES ${_bus_tests}/subjects_test.cpp ${_bus_tests}/principal_test.cpp
           ${_bus_tests}/envelope_check_test.cpp ${_bus_tests}/envelope_codec_test.cpp
-          ${_bus_tests}/bridge_test.cpp
+          ${_bus_tests}/bridge_test.cpp ${_bus_tests}/streamed_reply_test.cpp
   DEPS troupe_bus troupe_test_support
   LABELS unit)
 

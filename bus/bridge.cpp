@@ -20,7 +20,7 @@ using bridge_impl_actor = bridge_actor::extend_with<request_client_actor>;
 struct service {
   std::string subject;
   std::string queue;
-  caf::actor handler;
+  caf::actor handler; // the dispatch's owner
   subscription_ptr sub; // unsubscribes when the service goes
 };
 
@@ -42,14 +42,15 @@ void publish(self_ptr self, const std::string& subject, troupe::v1::Envelope& en
 }
 
 caf::result<bool> serve(self_ptr self, std::string& subject, std::string& queue,
-                        caf::actor& handler, bool require_principal) {
+                        const dispatch_ptr& route, bool require_principal) {
   auto& st = self->state;
   if (!valid_subscribe_subject(subject))
     return make_error(errc::invalid_subject, "cannot serve '" + subject + "'");
   if (!queue.empty() && !valid_token(queue))
     return make_error(errc::invalid_subject, "invalid queue group '" + queue + "'");
-  if (!handler)
+  if (!route || !route->owner())
     return make_error(errc::invalid_subject, "no handler actor for '" + subject + "'");
+  const auto& handler = route->owner();
   auto same = [&](const service& s) {
     return s.subject == subject && s.queue == queue && s.handler == handler;
   };
@@ -57,15 +58,14 @@ caf::result<bool> serve(self_ptr self, std::string& subject, std::string& queue,
     return true;
   inbound_policy policy{st.config.max_envelope_bytes, require_principal, st.config.keys};
   auto sub = st.transport->subscribe(subject, queue,
-                                     make_inbound_handler(handler, std::move(policy),
+                                     make_inbound_handler(route, std::move(policy),
                                                           st.transport, st.traffic));
   if (!sub)
     return std::move(sub.error());
   self->monitor(handler);
   log::get("bus")->debug("bridge: serving {}{}{}", subject, queue.empty() ? "" : " queue ",
                          queue);
-  st.services.push_back({std::move(subject), std::move(queue), std::move(handler),
-                         std::move(*sub)});
+  st.services.push_back({std::move(subject), std::move(queue), handler, std::move(*sub)});
   return true;
 }
 
@@ -99,17 +99,21 @@ bridge_impl_actor::behavior_type bridge(self_ptr self, transport_ptr transport,
            caf::timespan timeout) -> caf::result<troupe::v1::Envelope> {
       auto rp = self->make_response_promise<troupe::v1::Envelope>();
       self->state.client->request(self, subject, std::move(env), timeout,
-                                  [rp](caf::expected<troupe::v1::Envelope> reply) mutable {
-                                    if (reply)
-                                      rp.deliver(std::move(*reply));
+                                  [rp](caf::expected<reply> r) mutable {
+                                    if (r)
+                                      rp.deliver(std::move(r->env));
                                     else
-                                      rp.deliver(std::move(reply.error()));
+                                      rp.deliver(std::move(r.error()));
                                   });
       return rp;
     },
     [self](serve_atom, std::string& subject, std::string& queue, caf::actor& handler,
            bool require_principal) -> caf::result<bool> {
-      return serve(self, subject, queue, handler, require_principal);
+      return serve(self, subject, queue, dispatch::untyped(handler), require_principal);
+    },
+    [self](serve_atom, std::string& subject, std::string& queue, dispatch_ptr& route,
+           bool require_principal) -> caf::result<bool> {
+      return serve(self, subject, queue, route, require_principal);
     },
     [self](stop_atom, const std::string& subject) { stop_serving(self, subject); },
     [self](status_atom) -> bridge_status {

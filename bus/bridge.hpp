@@ -21,6 +21,7 @@
 #include <prometheus/registry.h>
 #include <string>
 
+#include "bus/dispatch.hpp"
 #include "bus/inbound.hpp"
 #include "bus/principal.hpp"
 #include "bus/request_client.hpp"
@@ -51,13 +52,17 @@ namespace troupe::bus {
 /// it a timeout above the bus timeout (or caf::infinite), so the bus error
 /// arrives rather than CAF's own request_timeout.
 /// `serve` answers true once the subscription is in place; serving the same
-/// (subject, queue) for the same handler twice is a no-op.
+/// (subject, queue) for the same handler twice is a no-op. A handler actor
+/// with a typed interface is served through a dispatch (bus/dispatch.hpp);
+/// a plain actor handle gets every envelope as (inbound_atom, inbound).
 using bridge_actor = caf::typed_actor<
   caf::reacts_to<publish_atom, std::string /*subject*/, troupe::v1::Envelope>,
   caf::replies_to<request_atom, std::string /*subject*/, troupe::v1::Envelope,
                   caf::timespan>::with<troupe::v1::Envelope>,
   caf::replies_to<serve_atom, std::string /*subject*/, std::string /*queue, may be empty*/,
                   caf::actor /*handler*/, bool /*require_principal*/>::with<bool>,
+  caf::replies_to<serve_atom, std::string /*subject*/, std::string /*queue, may be empty*/,
+                  dispatch_ptr /*handlers*/, bool /*require_principal*/>::with<bool>,
   caf::reacts_to<stop_atom, std::string /*subject*/>,
   caf::replies_to<status_atom>::with<bridge_status>>;
 

@@ -102,7 +102,7 @@ int64_t now_unix_ms() noexcept {
 
 caf::expected<troupe::v1::Envelope>
 decode_and_check(std::string_view bytes, const check_policy& policy, int64_t now,
-                 parsed_payload* keep) {
+                 parsed_payload* keep, troupe::v1::Principal* verified) {
   if (policy.max_bytes != 0 && bytes.size() > policy.max_bytes)
     return make_error(errc::oversize, std::to_string(bytes.size()) + " bytes, limit "
                                         + std::to_string(policy.max_bytes));
@@ -134,6 +134,8 @@ decode_and_check(std::string_view bytes, const check_policy& policy, int64_t now
       return std::move(p.error());
     if (!env.tenant().empty() && p->tenant() != env.tenant())
       return make_error(errc::principal_invalid, "principal tenant differs from envelope tenant");
+    if (verified)
+      *verified = std::move(*p);
   } else if (policy.require_principal) {
     return make_error(errc::principal_missing, "this subject requires a signed principal");
   }

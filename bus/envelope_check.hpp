@@ -36,14 +36,18 @@ using parsed_payload = std::shared_ptr<const google::protobuf::Message>;
 ///     principal_invalid — present (required or not) and does not verify,
 ///                         or its tenant differs from the envelope's tenant.
 /// Errors carry the bus errc and a short reason as context. When `keep` is
-/// given, the parsed payload is stored there for the handler.
+/// given, the parsed payload is stored there for the handler; when
+/// `verified` is given, the principal that verified (if one came) is stored
+/// there, so no receiver parses it again.
 /// Linking this also routes protobuf's own log lines (it complains about
 /// invalid UTF-8 in string fields at ERROR level) to the "protobuf" logger
 /// at debug level, so junk from a peer cannot flood the log.
 [[nodiscard]] caf::expected<troupe::v1::Envelope> decode_and_check(std::string_view bytes,
                                                                    const check_policy& policy,
                                                                    int64_t now_unix_ms,
-                                                                   parsed_payload* keep = nullptr);
+                                                                   parsed_payload* keep = nullptr,
+                                                                   troupe::v1::Principal* verified
+                                                                   = nullptr);
 
 /// Milliseconds since the Unix epoch from the system clock (deadlines and
 /// principal expiries are wall-clock times shared between nodes).

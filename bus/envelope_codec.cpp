@@ -5,6 +5,9 @@
 #include <atomic>
 #include <openssl/rand.h>
 
+#include "common/error_table.hpp"
+#include "messages/message_types.hpp"
+
 namespace troupe::bus {
 
 namespace {
@@ -70,30 +73,37 @@ troupe::v1::Envelope error_reply(const troupe::v1::Envelope& request, troupe::v1
 
 troupe::v1::Error error_payload(const caf::error& err) {
   troupe::v1::Error out;
-  std::string context;
-  if (err && err.context().match_elements<std::string>())
-    context = err.context().get_as<std::string>(0);
-  if (!err || err.category() != error_category) {
-    out.set_component(err ? caf::to_string(err.category()) : std::string{component_name});
-    out.set_code(err ? std::to_string(err.code()) : std::string{"unknown"});
-    out.set_message(context);
+  if (!err) {
+    out.set_component(std::string{component_name});
+    out.set_code(std::string{to_string(errc::unknown)});
     return out;
   }
-  auto code = static_cast<errc>(err.code());
-  // "component/code: text", as error_of wrote it for a code it does not know.
-  auto slash = context.find('/');
-  auto colon = context.find(": ");
-  if (code == errc::unknown && slash != std::string::npos && colon != std::string::npos
-      && slash < colon) {
-    out.set_component(context.substr(0, slash));
-    out.set_code(context.substr(slash + 1, colon - slash - 1));
-    out.set_message(context.substr(colon + 2));
-    return out;
+  const auto& ctx = err.context();
+  // A remote error keeps the structure it came with.
+  if (ctx.match_elements<troupe::v1::Error>())
+    return ctx.get_as<troupe::v1::Error>(0);
+  if (ctx.match_elements<std::string>())
+    out.set_message(ctx.get_as<std::string>(0));
+  if (const auto* c = error_component_of(err.category())) {
+    out.set_component(std::string{c->component});
+    out.set_code(std::string{c->name(err.code())});
+  } else {
+    out.set_component(caf::to_string(err.category()));
+    out.set_code(std::to_string(err.code()));
   }
-  out.set_component(std::string{component_name});
-  out.set_code(std::string{to_string(code)});
-  out.set_message(context);
   return out;
+}
+
+caf::error error_from(troupe::v1::Error remote) {
+  if (remote.component().empty())
+    remote.set_component(std::string{component_name});
+  // Codes are only meaningful within their component: "not_found" from
+  // storage is not a bus code, even where the spelling matches one. A
+  // component this program does not link is the bus's remote_error.
+  const auto* c = error_component_named(remote.component());
+  auto code = c ? c->parse(remote.code()) : static_cast<uint8_t>(errc::remote_error);
+  auto category = c ? c->category : error_category;
+  return caf::error{code, category, caf::make_message(std::move(remote))};
 }
 
 bool is_error(const troupe::v1::Envelope& env) noexcept {
@@ -104,14 +114,17 @@ caf::error error_of(const troupe::v1::Envelope& env) {
   troupe::v1::Error err;
   if (!is_error(env) || !err.ParseFromString(env.payload()))
     return make_error(errc::malformed, "not a troupe.v1.Error reply");
-  // Codes are only meaningful within their component: "not_found" from
-  // storage is not a bus code, even where the spelling matches one.
-  bool ours = err.component().empty() || err.component() == component_name;
-  auto code = ours ? errc_from_string(err.code()) : errc::unknown;
-  if (code == errc::unknown && !(ours && err.code() == to_string(errc::unknown)))
-    return make_error(errc::unknown,
-                      err.component() + "/" + err.code() + ": " + err.message());
-  return make_error(code, err.message());
+  return error_from(std::move(err));
+}
+
+std::string describe(const caf::error& err) {
+  if (!err)
+    return "none";
+  auto e = error_payload(err);
+  auto text = e.component() + "/" + e.code();
+  if (!e.message().empty())
+    text += ": " + e.message();
+  return text;
 }
 
 } // namespace troupe::bus

@@ -41,21 +41,29 @@ inline constexpr std::string_view error_type_name = "troupe.v1.Error";
 [[nodiscard]] troupe::v1::Envelope error_reply(const troupe::v1::Envelope& request,
                                                troupe::v1::Error error);
 
-/// The troupe.v1.Error a caf::error stands for, the inverse of error_of: a
-/// remote error that passed through keeps its component and code (so a
-/// session can hand an inference error on to the gateway unchanged); a bus
-/// error is component "bus"; any other category is its name and code number.
+/// The troupe.v1.Error a caf::error stands for: a remote error keeps the
+/// structure it arrived with (component, code, message); a local one of a
+/// registered module (common/error_table.hpp) is that module's component
+/// and the stable name of its code, its string context the message; any
+/// other category is its name and code number.
 [[nodiscard]] troupe::v1::Error error_payload(const caf::error& err);
+
+/// The caf::error a received troupe.v1.Error stands for: the code of the
+/// module that owns its component when this program has that module (so
+/// `session::is(err, errc::session_moved)` works on a remote answer), else
+/// errc::remote_error; either way the Error itself is the context, so
+/// error_payload gives it back unchanged.
+[[nodiscard]] caf::error error_from(troupe::v1::Error remote);
 
 /// True when `env` carries a troupe.v1.Error.
 [[nodiscard]] bool is_error(const troupe::v1::Envelope& env) noexcept;
 
-/// The caf::error an error reply stands for: the bus errc named by its code
-/// (component "bus" or empty), errc::unknown for a code this build does not
-/// know or one from another component, with "component/code: text" as
-/// context; the remote text is always kept. errc::malformed when the payload
-/// is not a troupe.v1.Error.
+/// The caf::error an error reply stands for (error_from); errc::malformed
+/// when the payload is not a troupe.v1.Error.
 [[nodiscard]] caf::error error_of(const troupe::v1::Envelope& env);
+
+/// "component/code: message" of any error, for logs and humans.
+[[nodiscard]] std::string describe(const caf::error& err);
 
 /// Parses the payload as a `T`. A troupe.v1.Error payload becomes its
 /// caf::error (see error_of); another type is errc::unknown_type; bytes that

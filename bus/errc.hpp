@@ -26,6 +26,8 @@ enum class errc : uint8_t {
   kv_error,             // KV bucket failure
   kv_revision_mismatch, // compare-and-set lost: the key changed
   kv_key_not_found,
+  principal_mismatch,   // a principal that verifies but is not the one the exchange belongs to
+  reply_mismatch,       // a reply whose correlation id is not its request's
 };
 
 /// The stable name of `code`, e.g. "deadline_expired".

@@ -5,6 +5,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include "bus/dispatch.hpp"
 #include "bus/envelope_codec.hpp"
 #include "bus/subjects.hpp"
 #include "common/logging.hpp"
@@ -74,23 +75,6 @@ troupe::v1::Envelope salvage(std::string_view bytes, errc reason) {
   return env;
 }
 
-void reject(const caf::error& err, const message& msg, transport& tr, traffic_counters& counters) {
-  auto reason = code_of(err);
-  counters.on_rejected(reason);
-  auto request = salvage(msg.data, reason);
-  std::string reply_to{msg.reply.empty() ? std::string_view{request.reply_subject()} : msg.reply};
-  if (auto n = rejection_log().admit())
-    log::get("bus")->warn("rejected envelope on {}: {} ({}){}", msg.subject, to_string(reason),
-                          context_of(err),
-                          n > 1 ? fmt::format(" [{} similar lines suppressed]", n - 1)
-                                : std::string{});
-  if (reply_to.empty() || !valid_publish_subject(reply_to))
-    return;
-  auto answer = error_reply(request, reason, context_of(err));
-  if (!tr.publish(reply_to, answer.SerializeAsString()))
-    counters.on_published();
-}
-
 } // namespace
 
 traffic_counters::traffic_counters(prometheus::Registry* reg)
@@ -122,63 +106,99 @@ void traffic_counters::on_rejected(errc reason) {
     rejected_total_->Add({{"reason", std::string{to_string(reason)}}}).Increment();
 }
 
-replier::replier(transport_ptr transport, std::string reply_subject, std::string request_id,
-                 int64_t deadline_unix_ms, std::shared_ptr<traffic_counters> counters)
-  : transport_(std::move(transport)),
-    subject_(std::move(reply_subject)),
-    request_id_(std::move(request_id)),
-    deadline_unix_ms_(deadline_unix_ms),
-    counters_(std::move(counters)) {}
+void reject(const caf::error& err, const message& msg, transport& tr, traffic_counters& counters,
+            bool answer) {
+  auto reason = code_of(err);
+  counters.on_rejected(reason);
+  auto request = salvage(msg.data, reason);
+  std::string reply_to{msg.reply.empty() ? std::string_view{request.reply_subject()} : msg.reply};
+  if (auto n = rejection_log().admit())
+    log::get("bus")->warn("rejected envelope on {}: {} ({}){}", msg.subject, to_string(reason),
+                          context_of(err),
+                          n > 1 ? fmt::format(" [{} similar lines suppressed]", n - 1)
+                                : std::string{});
+  if (!answer || reply_to.empty() || !valid_publish_subject(reply_to))
+    return;
+  auto refusal = error_reply(request, reason, context_of(err));
+  // The sender can tell this answer is for it only by its own principal.
+  if (request.has_principal())
+    *refusal.mutable_principal() = request.principal();
+  if (!tr.publish(reply_to, refusal.SerializeAsString()))
+    counters.on_published();
+}
 
-caf::error replier::send(troupe::v1::Envelope reply) {
-  if (subject_.empty())
+replier::replier(transport_ptr transport, request_ref request,
+                 std::shared_ptr<traffic_counters> counters)
+  : transport_(std::move(transport)), ref_(std::move(request)), counters_(std::move(counters)) {}
+
+caf::error replier::publish(troupe::v1::Envelope& reply, bool final) {
+  if (ref_.reply_subject.empty())
     return make_error(errc::invalid_subject, "a one-way message has no reply subject");
-  if (answered_.exchange(true))
+  if (answered_.load())
     return make_error(errc::publish_failed, "this request was already answered");
-  if (deadline_unix_ms_ != 0 && now_unix_ms() >= deadline_unix_ms_)
+  if (ref_.deadline_unix_ms != 0 && now_unix_ms() >= ref_.deadline_unix_ms)
     return make_error(errc::deadline_expired, "the requester's deadline has passed");
-  reply.set_correlation_id(request_id_);
-  if (auto err = transport_->publish(subject_, reply.SerializeAsString()))
+  reply.set_correlation_id(ref_.request_id);
+  reply.set_more(!final);
+  if (ref_.principal.ByteSizeLong() != 0)
+    *reply.mutable_principal() = ref_.principal;
+  auto wire = reply.SerializeAsString();
+  if (ref_.max_bytes != 0 && wire.size() > ref_.max_bytes)
+    return make_error(errc::oversize, "a reply of " + std::to_string(wire.size())
+                                        + " bytes exceeds the limit of "
+                                        + std::to_string(ref_.max_bytes));
+  if (final && answered_.exchange(true))
+    return make_error(errc::publish_failed, "this request was already answered");
+  if (auto err = transport_->publish(ref_.reply_subject, wire))
     return err;
   if (counters_)
     counters_->on_published();
   return caf::none;
 }
 
+caf::error replier::send(troupe::v1::Envelope reply) {
+  return publish(reply, true);
+}
+
+caf::error replier::send_partial(troupe::v1::Envelope reply) {
+  return publish(reply, false);
+}
+
 namespace {
 
-/// Accepted envelopes waiting to be handed to the handler actor. Delivery is
+/// Accepted envelopes waiting to be handed to their actors. Delivery is
 /// serial per subscription, so only one thread ever touches a batch.
 struct pending_batch {
   static constexpr size_t max = 64;
-  std::vector<inbound> items;
+  std::vector<std::pair<caf::actor, caf::message>> items;
 
-  void hand_to(const caf::actor& handler) {
+  void hand_over() {
     // Enqueued back to back: the first wakes the actor, the rest land in its
     // mailbox while it wakes, so a burst costs one wake-up instead of one each.
-    for (auto& in : items)
-      caf::anon_send(handler, inbound_atom::value, std::move(in));
+    for (auto& [target, msg] : items)
+      caf::anon_send(target, std::move(msg));
     items.clear();
   }
 };
 
 } // namespace
 
-message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
+message_handler make_inbound_handler(std::shared_ptr<const dispatch> route, inbound_policy policy,
                                      transport_ptr transport,
                                      std::shared_ptr<traffic_counters> counters) {
   // One-way messages (the bulk of traffic) share one replier that refuses to
   // answer, instead of allocating one each.
-  auto one_way = std::make_shared<replier>(transport, std::string{}, std::string{}, 0, counters);
+  auto one_way = std::make_shared<replier>(transport, replier::request_ref{}, counters);
   auto batch = std::make_shared<pending_batch>();
   batch->items.reserve(pending_batch::max);
-  return [handler = std::move(handler), policy = std::move(policy),
-          transport = std::move(transport), counters = std::move(counters),
-          one_way = std::move(one_way), batch = std::move(batch)](message msg) {
+  return [route = std::move(route), policy = std::move(policy), transport = std::move(transport),
+          counters = std::move(counters), one_way = std::move(one_way),
+          batch = std::move(batch)](message msg) {
     counters->on_received();
     check_policy checks{policy.max_bytes, policy.require_principal, policy.keys.get()};
     parsed_payload payload;
-    if (auto env = decode_and_check(msg.data, checks, now_unix_ms(), &payload); !env) {
+    troupe::v1::Principal who;
+    if (auto env = decode_and_check(msg.data, checks, now_unix_ms(), &payload, &who); !env) {
       reject(env.error(), msg, *transport, *counters);
     } else {
       std::string reply_to{msg.reply.empty() ? std::string_view{env->reply_subject()}
@@ -186,19 +206,30 @@ message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
       if (!reply_to.empty() && !valid_publish_subject(reply_to))
         reply_to.clear(); // nothing sane to answer to: treat as one-way
       inbound in;
-      in.reply = reply_to.empty() ? one_way
-                                  : std::make_shared<replier>(transport, reply_to, env->id(),
-                                                              env->deadline_unix_ms(), counters);
+      in.reply = reply_to.empty()
+                   ? one_way
+                   : std::make_shared<replier>(
+                       transport,
+                       replier::request_ref{reply_to, env->id(), env->deadline_unix_ms(),
+                                            env->principal(), policy.max_bytes},
+                       counters);
+      if (env->has_principal())
+        in.principal = std::move(who);
       in.reply_subject = std::move(reply_to);
       in.subject.assign(msg.subject.data(), msg.subject.size());
+      auto type = env->payload_type();
       in.env = std::move(*env);
       in.payload = std::move(payload);
-      batch->items.push_back(std::move(in));
+      if (auto routed = route->route(std::move(in)))
+        batch->items.push_back(std::move(*routed));
+      else
+        reject(make_error(errc::unknown_type, "this subject does not take " + type), msg,
+               *transport, *counters);
     }
     // Held back only while more is already queued: a lone message (a request
     // waiting for its reply) goes on at once.
     if (msg.pending == 0 || batch->items.size() >= pending_batch::max)
-      batch->hand_to(handler);
+      batch->hand_over();
   };
 }
 

@@ -12,6 +12,7 @@
 #include <caf/error.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bus/envelope_check.hpp"
@@ -54,28 +55,45 @@ private:
   prometheus::Family<prometheus::Counter>* rejected_total_ = nullptr;
 };
 
-/// Answers one inbound envelope, at most once.
+/// Answers one inbound envelope: any number of partial replies
+/// (Envelope.more set), then at most one final reply. Every reply carries
+/// correlation_id = the request's id and the request's signed principal, so
+/// the requester can tell an answer from a forgery. Thread-safe: a streamed
+/// answer may be sent from a thread of its own (a provider call).
 class replier {
 public:
-  replier(transport_ptr transport, std::string reply_subject, std::string request_id,
-          int64_t deadline_unix_ms, std::shared_ptr<traffic_counters> counters = nullptr);
+  struct request_ref {
+    std::string reply_subject; // empty: a one-way message nobody answers
+    std::string request_id;
+    int64_t deadline_unix_ms = 0;
+    troupe::v1::SignedPrincipal principal; // echoed on every reply; may be empty
+    size_t max_bytes = 0;                  // the largest reply sent; 0: no limit
+  };
+
+  replier(transport_ptr transport, request_ref request,
+          std::shared_ptr<traffic_counters> counters = nullptr);
 
   /// True when the sender waits for an answer (the message had a reply subject).
-  [[nodiscard]] bool expected() const noexcept { return !subject_.empty(); }
+  [[nodiscard]] bool expected() const noexcept { return !ref_.reply_subject.empty(); }
   [[nodiscard]] bool answered() const noexcept { return answered_.load(); }
 
-  /// Publishes `reply` with correlation_id = the request's id. Refused with
-  /// errc::invalid_subject for a one-way message, errc::publish_failed when
-  /// already answered, errc::deadline_expired when the request's deadline
-  /// has passed (the requester gave up; nothing is sent); else whatever the
+  /// Publishes the final `reply`. Refused with errc::invalid_subject for a
+  /// one-way message, errc::publish_failed when already answered,
+  /// errc::deadline_expired when the request's deadline has passed (the
+  /// requester gave up; nothing is sent), errc::oversize when the reply is
+  /// larger than the limit (nothing is sent and the request is NOT marked
+  /// answered: answer with a small error instead); else whatever the
   /// transport reports.
   [[nodiscard]] caf::error send(troupe::v1::Envelope reply);
 
+  /// Publishes a partial reply (more follow); the same refusals as send.
+  [[nodiscard]] caf::error send_partial(troupe::v1::Envelope reply);
+
 private:
+  caf::error publish(troupe::v1::Envelope& reply, bool final);
+
   transport_ptr transport_;
-  std::string subject_;
-  std::string request_id_;
-  int64_t deadline_unix_ms_;
+  request_ref ref_;
   std::shared_ptr<traffic_counters> counters_;
   std::atomic<bool> answered_{false};
 };
@@ -85,6 +103,9 @@ private:
 struct inbound {
   troupe::v1::Envelope env;
   parsed_payload payload; // env's payload as the bus parsed it while checking; may be null
+  /// The principal the envelope carried, verified by the checks; nullopt
+  /// when it carried none.
+  std::optional<troupe::v1::Principal> principal;
   std::string subject;    // what it arrived on: tells a wildcard server's targets apart
   std::string reply_subject;
   std::shared_ptr<replier> reply;
@@ -110,14 +131,24 @@ struct inbound_policy {
   std::shared_ptr<const principal_keys> keys;
 };
 
+class dispatch;
+
 /// The transport callback of a served subject: checks every message on the
-/// transport's thread (decode_and_check); a rejection is counted, logged (at
-/// most a few lines per second) and answered with a typed error reply when
-/// the message has a reply subject; an accepted envelope is sent to `handler`
-/// as (inbound_atom, inbound). No actor code runs on the transport thread.
-[[nodiscard]] message_handler make_inbound_handler(caf::actor handler, inbound_policy policy,
-                                                   transport_ptr transport,
+/// transport's thread (decode_and_check); a rejection — or a payload type
+/// the subject does not take — is counted, logged (at most a few lines per
+/// second) and answered with a typed error reply when the message has a
+/// reply subject; an accepted envelope goes to the actor `route` picks, as
+/// the message it makes (bus/dispatch.hpp). No actor code runs on the
+/// transport thread.
+[[nodiscard]] message_handler make_inbound_handler(std::shared_ptr<const dispatch> route,
+                                                   inbound_policy policy, transport_ptr transport,
                                                    std::shared_ptr<traffic_counters> counters);
+
+/// Counts, logs (rate-limited) and, when the sender waits, answers a refused
+/// message with a typed error reply; for the checks here and for replies a
+/// request_client refuses (it answers no one: `answer` false).
+void reject(const caf::error& err, const message& msg, transport& tr, traffic_counters& counters,
+            bool answer = true);
 
 } // namespace troupe::bus
 

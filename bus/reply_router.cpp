@@ -43,14 +43,14 @@ struct reply_router::table {
       drop();
       return;
     }
+    // The waiter stays registered: an answer may come in several replies,
+    // and a reply its client refuses (a forgery) must not take the place of
+    // the real one. The client unregisters once it accepts the final one.
     caf::actor waiter;
     {
       std::lock_guard<std::mutex> guard{mtx};
-      auto i = waiters.find(token);
-      if (i != waiters.end()) {
-        waiter = std::move(i->second);
-        waiters.erase(i);
-      }
+      if (auto i = waiters.find(token); i != waiters.end())
+        waiter = i->second;
     }
     if (!waiter) {
       drop();

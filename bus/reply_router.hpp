@@ -39,8 +39,9 @@ public:
   reply_router(const reply_router&) = delete;
   reply_router& operator=(const reply_router&) = delete;
 
-  /// Registers `waiter` for the next reply on the returned token. The first
-  /// reply unregisters it; `remove` unregisters it without one.
+  /// Registers `waiter` for the replies on the returned token, until
+  /// `remove` (the client decides which reply ends a request: a streamed
+  /// answer has several, and a forged one must not end it).
   [[nodiscard]] uint64_t add(caf::actor waiter);
   void remove(uint64_t token) noexcept;
 

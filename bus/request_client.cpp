@@ -38,6 +38,7 @@ request_client::request_client(transport_ptr transport, request_options options)
   late_total_ = counter(reg, "troupe_bus_late_replies_total",
                         "Replies that arrived after their request had ended (dropped)");
   published_total_ = counter(reg, "troupe_bus_published_total", "Envelopes published on the bus");
+  rejected_ = std::make_shared<traffic_counters>(reg);
 }
 
 request_client::~request_client() {
@@ -48,7 +49,7 @@ request_client::~request_client() {
 
 void request_client::request(caf::local_actor* self, std::string_view subject,
                              troupe::v1::Envelope env, caf::timespan timeout,
-                             reply_callback done) {
+                             reply_callback done, call_options opts) {
   ++requests_;
   bump(requests_total_);
   if (!valid_publish_subject(subject)) {
@@ -84,9 +85,14 @@ void request_client::request(caf::local_actor* self, std::string_view subject,
   // Register before publishing: a synchronous transport may deliver the
   // reply before publish() returns.
   auto token = router_->add(caf::actor_cast<caf::actor>(self));
+  last_token_ = token;
   auto reply_to = router_->reply_subject(token);
   env.set_reply_subject(reply_to);
-  pending_.emplace(token, pending_request{std::move(done), deadline});
+  std::shared_ptr<partial_callback> partial;
+  if (opts.on_partial)
+    partial = std::make_shared<partial_callback>(std::move(opts.on_partial));
+  pending_.emplace(token, pending_request{std::move(done), deadline, env.id(),
+                                          std::move(opts.owner), std::move(partial)});
   if (auto err = transport_->publish(subject, env.SerializeAsString(), reply_to)) {
     if (auto cb = take(token))
       cb(std::move(err));
@@ -118,9 +124,27 @@ reply_callback request_client::take(uint64_t token) {
   return cb;
 }
 
+void request_client::abandon(uint64_t token) {
+  (void) take(token);
+}
+
+namespace {
+
+/// A bus refusal of a request that could not be read at all: it cannot
+/// carry the request's principal, because nothing of the request was parsed.
+bool unreadable_refusal(const troupe::v1::Envelope& env, const parsed_payload& payload) {
+  if (!is_error(env) || !payload)
+    return false;
+  const auto& err = static_cast<const troupe::v1::Error&>(*payload);
+  return err.component() == "bus"
+         && (err.code() == to_string(errc::oversize) || err.code() == to_string(errc::malformed));
+}
+
+} // namespace
+
 void request_client::handle_reply(uint64_t token, const message& msg) {
-  auto cb = take(token);
-  if (!cb) {
+  auto it = pending_.find(token);
+  if (it == pending_.end()) {
     ++late_;
     bump(late_total_);
     return;
@@ -129,20 +153,59 @@ void request_client::handle_reply(uint64_t token, const message& msg) {
   // an envelope that is a real reply always carries at least its
   // correlation id, so empty bytes can only mean "no responders".
   if (msg.data.empty()) {
-    cb(make_error(errc::no_responders, "nobody serves the subject"));
+    if (auto cb = take(token))
+      cb(make_error(errc::no_responders, "nobody serves the subject"));
     return;
   }
+  auto& p = it->second;
   check_policy policy{options_.max_reply_bytes, false, options_.keys.get()};
-  auto env = decode_and_check(msg.data, policy, now_unix_ms());
+  reply r;
+  troupe::v1::Principal who;
+  auto env = decode_and_check(msg.data, policy, now_unix_ms(), &r.payload, &who);
   if (!env) {
-    cb(std::move(env.error()));
+    // A reply that fails the checks is not an answer: someone else's, or a
+    // forgery. The request waits for the real one.
+    reject(env.error(), msg, *transport_, *rejected_, false);
     return;
   }
+  if (env->correlation_id() != p.request_id) {
+    reject(make_error(errc::reply_mismatch, "a reply for another request"), msg, *transport_,
+           *rejected_, false);
+    return;
+  }
+  if (p.owner && !unreadable_refusal(*env, r.payload)) {
+    if (!env->has_principal()) {
+      reject(make_error(errc::principal_missing, "a reply without its request's principal"), msg,
+             *transport_, *rejected_, false);
+      return;
+    }
+    if (who.tenant() != p.owner->tenant.str() || who.user() != p.owner->user.str()) {
+      reject(make_error(errc::principal_mismatch, "a reply for another principal"), msg,
+             *transport_, *rejected_, false);
+      return;
+    }
+  }
+  if (env->more() && !is_error(*env)) {
+    if (!p.partial) {
+      reject(make_error(errc::reply_mismatch, "a partial reply to a request that streams nothing"),
+             msg, *transport_, *rejected_, false);
+      return;
+    }
+    r.env = std::move(*env);
+    // The callback may end this request (abandon): hold it while it runs.
+    auto partial = p.partial;
+    (*partial)(std::move(r));
+    return;
+  }
+  auto cb = take(token);
+  if (!cb)
+    return; // the partial callback ended the request
   if (is_error(*env)) {
-    cb(error_of(*env));
+    cb(error_from(static_cast<const troupe::v1::Error&>(*r.payload)));
     return;
   }
-  cb(std::move(*env));
+  r.env = std::move(*env);
+  cb(std::move(r));
 }
 
 void request_client::handle_timeout(uint64_t timer) {
@@ -166,7 +229,8 @@ void request_client::handle_timeout(uint64_t timer) {
   for (auto& cb : callbacks) {
     ++timeouts_;
     bump(timeouts_total_);
-    cb(make_error(errc::timeout, "no reply before the deadline"));
+    if (cb)
+      cb(make_error(errc::timeout, "no reply before the deadline"));
   }
 }
 

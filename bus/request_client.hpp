@@ -32,10 +32,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
+#include "bus/envelope_check.hpp"
+#include "bus/errc.hpp"
+#include "bus/inbound.hpp"
 #include "bus/principal.hpp"
+#include "common/ids.hpp"
 #include "bus/reply_router.hpp"
 #include "bus/transport.hpp"
 #include "messages/message_types.hpp"
@@ -54,17 +59,61 @@ namespace troupe::bus {
 using request_client_actor = caf::typed_actor<caf::reacts_to<reply_atom, uint64_t, message>,
                                               caf::reacts_to<timeout_atom, uint64_t>>;
 
-/// Called exactly once per request, on the owning actor's thread: the reply
-/// envelope, or a bus error — timeout, no_responders, a failed check of the
-/// reply, a transport error, or the errc a troupe.v1.Error reply names.
-using reply_callback = std::function<void(caf::expected<troupe::v1::Envelope>)>;
+/// A reply as the client checked it: the envelope and its payload, parsed
+/// once by the checks.
+struct reply {
+  troupe::v1::Envelope env;
+  parsed_payload payload;
+};
+
+/// The payload of `r` as a `T` (shared, not copied): the reply's error when
+/// `r` failed, errc::unknown_type for a reply of another type.
+template <class T>
+[[nodiscard]] caf::expected<std::shared_ptr<const T>> reply_as(const caf::expected<reply>& r) {
+  if (!r)
+    return r.error();
+  if (!r->payload || r->payload->GetDescriptor() != T::descriptor())
+    return make_error(errc::unknown_type,
+                      "expected " + T::descriptor()->full_name() + ", got '"
+                        + r->env.payload_type() + "'");
+  return std::shared_ptr<const T>{r->payload, static_cast<const T*>(r->payload.get())};
+}
+
+/// Called exactly once per request, on the owning actor's thread: the final
+/// reply, or a bus error — timeout, no_responders, a failed check of the
+/// reply, a transport error, or the error a troupe.v1.Error reply stands for
+/// (bus/envelope_codec.hpp, error_from).
+using reply_callback = std::function<void(caf::expected<reply>)>;
+/// Called for each partial reply (Envelope.more) of a streamed answer, in
+/// order, on the owning actor's thread, before the final one.
+using partial_callback = std::function<void(reply)>;
+
+/// Whom the replies to one request must come from.
+struct reply_owner {
+  tenant_id tenant;
+  user_id user;
+};
+
+/// What one request expects beyond a single reply.
+struct call_options {
+  /// Every reply (partial or final, errors included) must carry a principal
+  /// that verifies and names this tenant and user — the one the request
+  /// carried, echoed by an honest responder. A reply that does not is
+  /// refused (troupe_bus_rejected_total{reason}) and the request goes on
+  /// waiting. One exception: a bus refusal of a request it could not read at
+  /// all (oversize, malformed) cannot echo the principal and is taken.
+  std::optional<reply_owner> owner;
+  /// Set: the answer is a stream; partial replies come here.
+  partial_callback on_partial;
+};
 
 struct request_options {
   size_t max_reply_bytes = 1 << 20;
-  /// Verifies a principal a reply carries (replies rarely carry one).
+  /// Verifies the principals replies carry.
   std::shared_ptr<const principal_keys> keys;
   /// Counters troupe_bus_requests_total, troupe_bus_request_timeouts_total,
-  /// troupe_bus_late_replies_total and troupe_bus_published_total; none when null.
+  /// troupe_bus_late_replies_total, troupe_bus_published_total and
+  /// troupe_bus_rejected_total{reason}; none when null.
   prometheus::Registry* metrics = nullptr;
 };
 
@@ -84,9 +133,17 @@ public:
   /// `timeout` ends the wait instead. Failures found before anything is published
   /// (invalid subject, deadline already passed, transport refusal) reach
   /// `done` before this returns. `self` must be the actor whose behaviour
-  /// forwards reply_atom/timeout_atom to this client.
+  /// forwards reply_atom/timeout_atom to this client. Every reply must name
+  /// the request in correlation_id; `opts` adds a streamed answer and the
+  /// principal its replies must carry.
   void request(caf::local_actor* self, std::string_view subject, troupe::v1::Envelope env,
-               caf::timespan timeout, reply_callback done);
+               caf::timespan timeout, reply_callback done, call_options opts = {});
+
+  /// Ends a pending request without calling it back (its caller gave up);
+  /// replies still on their way are dropped as late.
+  void abandon(uint64_t token);
+  /// The token of the request started last (for abandon).
+  [[nodiscard]] uint64_t last_token() const noexcept { return last_token_; }
 
   /// The (reply_atom, token, message) handler.
   void handle_reply(uint64_t token, const message& msg);
@@ -107,6 +164,9 @@ private:
   struct pending_request {
     reply_callback done;
     clock::time_point deadline;
+    std::string request_id;
+    std::optional<reply_owner> owner;
+    std::shared_ptr<partial_callback> partial; // streamed answers only
   };
 
   /// Finishes a pending request: unregisters its token and hands back its
@@ -128,6 +188,8 @@ private:
   uint64_t timeouts_ = 0;
   uint64_t late_ = 0;
   uint64_t published_ = 0;
+  uint64_t last_token_ = 0;
+  std::shared_ptr<traffic_counters> rejected_;
   prometheus::Counter* requests_total_ = nullptr;
   prometheus::Counter* timeouts_total_ = nullptr;
   prometheus::Counter* late_total_ = nullptr;

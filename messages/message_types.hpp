@@ -14,6 +14,7 @@
 #include "troupe/v1/turn_event.pb.h"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::Envelope)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::Error)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::Heartbeat)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::NodeInfo)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::v1::TurnEvent)

@@ -14,7 +14,7 @@
 namespace troupe::gateway::detail {
 
 using chunk_fn = std::function<void(const troupe::v1::TurnChunk&)>;
-using reply_fn = std::function<void(caf::expected<troupe::v1::Envelope>)>;
+using reply_fn = std::function<void(caf::expected<bus::reply>)>;
 
 struct chat_job {
   turn_input in;
@@ -149,21 +149,19 @@ void locate(self_ptr self, const std::string& turn_id, const std::string& failed
   if (!env)
     return finish(self, turn_id, api_error_of(env.error()));
   st.client->request(self, *st.subjects.svc("session"), std::move(*env), st.cfg.request_timeout,
-                     [self, turn_id](caf::expected<troupe::v1::Envelope> reply) {
+                     [self, turn_id](caf::expected<bus::reply> reply) {
                        auto& st = self->state;
                        auto it = st.turns.find(turn_id);
                        if (it == st.turns.end())
                          return;
-                       auto loc = reply ? bus::payload_as<troupe::v1::SessionLocation>(*reply)
-                                        : caf::expected<troupe::v1::SessionLocation>{
-                                            reply.error()};
+                       auto loc = bus::reply_as<troupe::v1::SessionLocation>(reply);
                        if (!loc)
                          return finish(self, turn_id, api_error_of(loc.error()));
                        if (st.owners.size() >= max_cached_owners)
                          st.owners.clear();
-                       st.owners[loc->session_id()] = loc->node();
-                       it->second.session_id = loc->session_id();
-                       it->second.owner = loc->node();
+                       st.owners[(*loc)->session_id()] = (*loc)->node();
+                       it->second.session_id = (*loc)->session_id();
+                       it->second.owner = (*loc)->node();
                        send_turn(self, turn_id);
                      });
 }
@@ -189,14 +187,13 @@ void send_turn(self_ptr self, const std::string& turn_id) {
     return finish(self, turn_id, api_error_of(subject.error()));
   st.client->request(
     self, *subject, std::move(*env), st.cfg.turn_timeout,
-    [self, turn_id](caf::expected<troupe::v1::Envelope> reply) {
+    [self, turn_id](caf::expected<bus::reply> reply) {
       auto& st = self->state;
       auto it = st.turns.find(turn_id);
       if (it == st.turns.end())
         return;
       auto& t = it->second;
-      auto res = reply ? bus::payload_as<troupe::v1::TurnResult>(*reply)
-                       : caf::expected<troupe::v1::TurnResult>{reply.error()};
+      auto res = bus::reply_as<troupe::v1::TurnResult>(reply);
       if (!res) {
         auto e = bus::error_payload(res.error());
         // Nobody got the turn: the owner is gone or gave the session up.
@@ -208,7 +205,7 @@ void send_turn(self_ptr self, const std::string& turn_id) {
         }
         return finish(self, turn_id, api_error{status_of(e.code()), e.code(), e.message()});
       }
-      t.result = std::move(*res);
+      t.result = **res;
       t.settle_token = ++st.tokens;
       // Streamed chunks still on their way get a grace period.
       if (t.next_seq < t.result->chunks())
@@ -244,7 +241,7 @@ void cancel(self_ptr self, const std::string& turn_id) {
     if (auto env = addressed(self, req, t.job.in.principal))
       if (auto subject = st.subjects.direct(t.owner, "session", t.session_id))
         st.client->request(self, *subject, std::move(*env), st.cfg.request_timeout,
-                           [](caf::expected<troupe::v1::Envelope>) {});
+                           [](caf::expected<bus::reply>) {});
   }
   finish(self, turn_id, api_error{499, "cancelled", "the client went away"});
 }
@@ -299,10 +296,10 @@ caf::behavior gateway_actor(self_ptr self, bus_backend_config cfg) {
 
 template <class T>
 reply_fn parse_into(callback<T> done) {
-  return [done = std::move(done)](caf::expected<troupe::v1::Envelope> reply) {
-    auto out = reply ? bus::payload_as<T>(*reply) : caf::expected<T>{reply.error()};
+  return [done = std::move(done)](caf::expected<bus::reply> reply) {
+    auto out = bus::reply_as<T>(reply);
     if (out)
-      done(std::move(*out));
+      done(**out);
     else
       done(api_error_of(out.error()));
   };

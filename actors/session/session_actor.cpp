@@ -258,21 +258,17 @@ void generate(self_ptr self) {
   auto subject = st.env->subjects.svc("inference");
   auto turn_id = t.turn.turn_id();
   st.client->request(self, *subject, std::move(env), timeout,
-                     [self, turn_id](caf::expected<troupe::v1::Envelope> reply) {
+                     [self, turn_id](caf::expected<bus::reply> reply) {
                        auto& st = self->state;
                        if (!st.current || st.current->turn.turn_id() != turn_id)
                          return;
-                       if (!reply) {
-                         fail_turn(self, bus::error_payload(reply.error()));
-                         return;
-                       }
-                       auto result = bus::payload_as<troupe::v1::GenerateResult>(*reply);
+                       auto result = bus::reply_as<troupe::v1::GenerateResult>(reply);
                        if (!result) {
                          fail_turn(self, bus::error_payload(result.error()));
                          return;
                        }
                        auto& t = *st.current;
-                       t.result = std::move(*result);
+                       t.result = **result;
                        t.settle_token = ++st.tokens;
                        // Streamed chunks still on their way get a grace period.
                        if (t.generate_chunks < t.result->chunks())

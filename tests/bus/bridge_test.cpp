@@ -547,9 +547,9 @@ caf::behavior embedding_actor(caf::stateful_actor<embedding_state>* self,
            caf::timespan timeout) -> caf::result<troupe::v1::Envelope> {
       auto rp = self->make_response_promise<troupe::v1::Envelope>();
       self->state.client->request(self, subject, std::move(env), timeout,
-                                  [rp](caf::expected<troupe::v1::Envelope> r) mutable {
+                                  [rp](caf::expected<bus::reply> r) mutable {
                                     if (r)
-                                      rp.deliver(std::move(*r));
+                                      rp.deliver(std::move(r->env));
                                     else
                                       rp.deliver(std::move(r.error()));
                                   });

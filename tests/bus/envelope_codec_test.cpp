@@ -59,11 +59,13 @@ TEST_CASE("an error reply carries a troupe.v1.Error with the stable code and com
   CHECK(err.component() == "bus");
   auto as_error = error_of(reply);
   CHECK(is(as_error, errc::deadline_expired));
-  REQUIRE(as_error.context().match_elements<std::string>());
-  CHECK(as_error.context().get_as<std::string>(0) == "too late");
+  // The structure travels as it came: nothing is parsed back from text.
+  REQUIRE(as_error.context().match_elements<troupe::v1::Error>());
+  CHECK(as_error.context().get_as<troupe::v1::Error>(0).message() == "too late");
+  CHECK(describe(as_error) == "bus/deadline_expired: too late");
 }
 
-TEST_CASE("a remote error with a code this build lacks becomes errc::unknown with its text",
+TEST_CASE("a remote error with a code this build lacks becomes errc::unknown and keeps its text",
           "[envelope]") {
   auto request = make_envelope(troupe::v1::Ping{});
   troupe::v1::Error err;
@@ -73,14 +75,17 @@ TEST_CASE("a remote error with a code this build lacks becomes errc::unknown wit
   auto reply = make_reply(request, err);
   auto e = error_of(reply);
   CHECK(is(e, errc::unknown));
-  REQUIRE(e.context().match_elements<std::string>());
-  auto text = e.context().get_as<std::string>(0);
-  CHECK(text.find("quota_exceeded") != std::string::npos);
-  CHECK(text.find("slow down") != std::string::npos);
+  auto back = error_payload(e);
+  CHECK(back.code() == "quota_exceeded");
+  CHECK(back.message() == "slow down");
 
+  // A component this program does not link keeps its own code space.
   err.set_code("timeout");
-  err.set_component("storage"); // another component's code space
-  CHECK(is(error_of(make_reply(request, err)), errc::unknown));
+  err.set_component("billing");
+  auto foreign = error_of(make_reply(request, err));
+  CHECK(is(foreign, errc::remote_error));
+  CHECK_FALSE(is(foreign, errc::timeout));
+  CHECK(error_payload(foreign).component() == "billing");
 }
 
 TEST_CASE("payload_as refuses another type, turns an Error into its errc and flags bad bytes",
