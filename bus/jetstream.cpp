@@ -214,6 +214,9 @@ caf::error jetstream::ensure_stream(const stream_config& cfg) {
   if (cfg.replicas < 1 || cfg.max_age.count() < 0 || cfg.duplicate_window.count() < 0)
     return make_error(errc::jetstream_error,
                       "stream " + cfg.name + ": replicas must be >= 1 and durations >= 0");
+  if (cfg.max_bytes != -1 && cfg.max_bytes < 1)
+    return make_error(errc::jetstream_error,
+                      "stream " + cfg.name + ": max_bytes must be -1 (no limit) or positive");
   std::vector<const char*> subjects;
   for (auto& subject : cfg.subjects)
     subjects.push_back(subject.c_str());
@@ -226,6 +229,7 @@ caf::error jetstream::ensure_stream(const stream_config& cfg) {
   sc.Storage = cfg.storage == storage_kind::memory ? js_MemoryStorage : js_FileStorage;
   sc.Replicas = cfg.replicas;
   sc.Duplicates = cfg.duplicate_window.count() * ns_per_ms;
+  sc.MaxBytes = cfg.max_bytes;
   jsStreamInfo* si = nullptr;
   jsErrCode jerr{};
   auto s = js_AddStream(&si, st_->js, &sc, nullptr, &jerr);

@@ -34,6 +34,9 @@ struct stream_config {
   /// How long the server remembers message ids for de-duplication; 0 is the
   /// server's default (2 minutes). Retries must fall inside it.
   std::chrono::milliseconds duplicate_window{0};
+  /// The stream's size limit; past it the oldest messages are dropped. -1
+  /// means no limit.
+  int64_t max_bytes = -1;
 };
 
 struct publish_ack {
