@@ -405,7 +405,8 @@ struct jetstream_event_log::impl {
     }
     auto id = c.next_id++;
     auto deadline = ev.deadline;
-    auto& e = c.entries.emplace(id, entry{std::move(ev)}).first->second;
+    auto& e = c.entries[id];
+    e.rec = std::move(ev);
     e.deadline_timer = c.timers.emplace(deadline, timer{timer_kind::deadline, id});
     e.step_timer = c.timers.end();
     g.events.push_back(id);
