@@ -22,8 +22,9 @@ template <class T> using accessor = T& (*)(node_config&);
 using field_ref =
     std::variant<accessor<std::string>, accessor<std::vector<std::string>>,
                  accessor<std::vector<role>>, accessor<bool>, accessor<std::chrono::milliseconds>,
-                 accessor<std::chrono::seconds>, accessor<std::uint16_t>, accessor<std::uint32_t>,
-                 accessor<int>, accessor<std::size_t>, accessor<troupe::log::format>>;
+                 accessor<std::chrono::seconds>, accessor<std::chrono::hours>,
+                 accessor<std::uint16_t>, accessor<std::uint32_t>, accessor<int>,
+                 accessor<std::int64_t>, accessor<std::size_t>, accessor<troupe::log::format>>;
 
 /// Checks that belong to a value whatever source it came from.
 enum class value_rule : std::uint8_t {
@@ -37,6 +38,7 @@ enum class value_rule : std::uint8_t {
   path,         ///< E016 like text, resolved like key_file; need not exist yet
   text,         ///< E016: no control characters, at most 512 bytes
   host,         ///< host name or IP address, E005; empty is E006
+  no_limit,     ///< integers: -1 ("no limit") is accepted besides [min, max], E003
 };
 
 struct key_spec {

@@ -126,6 +126,22 @@ struct session_settings {
   bool operator==(const session_settings&) const = default;
 };
 
+/// The stream of turn events (JetStream) and how they are published to it.
+struct events_settings {
+  /// How long events are kept; 0 keeps them until max_bytes applies.
+  std::chrono::hours max_age{168};
+  /// The stream's size limit; past it the oldest events go. -1: no limit.
+  std::int64_t max_bytes = -1;
+  int replicas = 1;
+  /// How long the server remembers message ids: a retry inside it is
+  /// dropped as a duplicate.
+  std::chrono::seconds duplicate_window{120};
+  /// How long one publish attempt waits for the stream's acknowledgement.
+  std::chrono::milliseconds ack_timeout{2000};
+
+  bool operator==(const events_settings&) const = default;
+};
+
 struct supervision_settings {
   std::uint32_t max_restarts = 5;
   std::chrono::seconds window{30};
@@ -152,6 +168,7 @@ struct node_config {
   auth_settings auth;
   inference_settings inference;
   session_settings session;
+  events_settings events;
   supervision_settings supervision;
   log_settings log;
 

@@ -109,10 +109,14 @@ caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input 
     auto js = bus::jetstream::open(*in.nats);
     if (!js)
       return startup_error("JetStream", js.error());
-    // Every turn event of the cluster, kept a week for subscribers and the audit.
+    // Every turn event of the cluster, for subscribers and the audit ([events]).
     bus::stream_config events{"TROUPE_EVENTS_" + cfg.node.cluster,
                               {"troupe." + cfg.node.cluster + ".events.>"},
-                              std::chrono::hours(24 * 7)};
+                              cfg.events.max_age,
+                              bus::storage_kind::file,
+                              cfg.events.replicas,
+                              cfg.events.duplicate_window,
+                              cfg.events.max_bytes};
     if (auto err = js->ensure_stream(events))
       return startup_error("turn events stream", err);
     auto dir = bus::kv_bucket::open_or_create(*js, "troupe_sessions_" + cfg.node.cluster, 0s, 1);

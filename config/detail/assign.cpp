@@ -122,10 +122,12 @@ public:
       wrong_type();
       return;
     }
-    if (*n < key_.min || *n > key_.max) {
+    bool no_limit = key_.rule == value_rule::no_limit && *n == -1;
+    if (!no_limit && (*n < key_.min || *n > key_.max)) {
       state_.problems.add(codes::out_of_range,
                           name_ + " = " + std::to_string(*n) + " is out of range ["
-                              + std::to_string(key_.min) + ", " + std::to_string(key_.max) + "]",
+                              + std::to_string(key_.min) + ", " + std::to_string(key_.max) + "]"
+                              + (key_.rule == value_rule::no_limit ? " (or -1: no limit)" : ""),
                           item->at);
       return;
     }
@@ -206,6 +208,8 @@ private:
       return check_text(name_, text, 512);
     case value_rule::host:
       return check_host(name_, text);
+    case value_rule::no_limit:
+      return std::nullopt; // an integer rule
     }
     return std::nullopt;
   }

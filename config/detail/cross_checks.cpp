@@ -46,6 +46,19 @@ public:
                    "nats.reconnect_buffer_bytes (" + std::to_string(c.nats.reconnect_buffer_bytes)
                        + ") cannot hold one envelope of bus.max_envelope_bytes ("
                        + std::to_string(c.bus.max_envelope_bytes) + ") while reconnecting");
+    // JetStream refuses a stream that remembers ids longer than it keeps messages.
+    if (c.events.max_age.count() > 0 && c.events.duplicate_window > c.events.max_age)
+      inconsistent({"events", "duplicate_window_s"}, {"events", "max_age_hours"},
+                   "events.duplicate_window_s (" + std::to_string(c.events.duplicate_window.count())
+                       + ") is longer than events.max_age_hours ("
+                       + std::to_string(c.events.max_age.count()) + ")");
+    // A retry after a timed-out attempt must still be recognised as a duplicate.
+    if (c.events.ack_timeout >= c.events.duplicate_window)
+      inconsistent({"events", "ack_timeout_ms"}, {"events", "duplicate_window_s"},
+                   "events.ack_timeout_ms (" + std::to_string(c.events.ack_timeout.count())
+                       + ") is not shorter than events.duplicate_window_s ("
+                       + std::to_string(c.events.duplicate_window.count())
+                       + "): a retry would fall outside the duplicate window");
   }
 
 private:

@@ -84,6 +84,22 @@ TEST_CASE("E003: a number outside its range, from the file or a variable", "[con
   CHECK(r.problems[2].where == "env TROUPE_NATS_MAX_RECONNECT");
 }
 
+TEST_CASE("E003: events.max_bytes takes -1 for no limit, or a positive size", "[config][codes]") {
+  auto unlimited = load(minimal + "[events]\nmax_bytes = -1\n");
+  CHECK(unlimited.ok());
+  CHECK(unlimited.config.events.max_bytes == -1);
+  auto sized = load(minimal, {{"TROUPE_EVENTS_MAX_BYTES", "1073741824"}});
+  CHECK(sized.ok());
+  CHECK(sized.config.events.max_bytes == 1073741824);
+  auto zero = load(minimal + "[events]\nmax_bytes = 0\n");
+  const auto& p = only_problem(zero);
+  CHECK(p.code == "E003");
+  CHECK(mentions(p, "events.max_bytes = 0 is out of range [1, 1125899906842624] (or -1: no limit)"));
+  CHECK(only_problem(load(minimal, {{"TROUPE_EVENTS_MAX_BYTES", "-2"}})).code == "E003");
+  CHECK(only_problem(load(minimal + "[events]\nreplicas = 6\n")).code == "E003");
+  CHECK(only_problem(load(minimal + "[events]\nduplicate_window_s = 0\n")).code == "E003");
+}
+
 TEST_CASE("E004: an unknown role is reported at its element, listing the roles",
           "[config][codes]") {
   auto r = load(minimal + "[node]\nroles = [\"gateway\",\n  \"wizard\"]\n");
@@ -266,6 +282,22 @@ TEST_CASE("E013: values that contradict each other", "[config][codes]") {
       load(minimal, {{"TROUPE_NATS_URL", "nats://a:1"}, {"TROUPE_NATS_URLS", "nats://b:1"}});
   CHECK(only_problem(aliases).code == "E013");
   CHECK(only_problem(aliases).where == "env TROUPE_NATS_URL");
+}
+
+TEST_CASE("E013: the events duplicate window must fit in max_age and outlast an ack timeout",
+          "[config][codes]") {
+  auto window = load(minimal + "[events]\nmax_age_hours = 1\nduplicate_window_s = 7200\n");
+  const auto& p = only_problem(window);
+  CHECK(p.code == "E013");
+  CHECK(p.where == "troupe.toml:5:22");
+  CHECK(mentions(p, "events.duplicate_window_s (7200) is longer than events.max_age_hours (1)"));
+  // max_age_hours = 0 keeps events for ever: any window fits.
+  CHECK(load(minimal + "[events]\nmax_age_hours = 0\nduplicate_window_s = 7200\n").ok());
+
+  auto ack = load(minimal + "[events]\nduplicate_window_s = 2\nack_timeout_ms = 2000\n");
+  CHECK(only_problem(ack).code == "E013");
+  CHECK(only_problem(ack).where == "troupe.toml:5:18");
+  CHECK(mentions(only_problem(ack), "a retry would fall outside the duplicate window"));
 }
 
 TEST_CASE("E013: a variable that creates the contradiction is where it is reported",
