@@ -278,8 +278,9 @@ struct core {
     auto at = now + pause_after(e.failures);
     if (f.permanent || at >= e.rec.deadline) {
       fail_from(e.rec.group, id, f.code,
-                f.permanent ? f.why : f.why + "; deadline reached after "
-                                          + std::to_string(e.failures) + " failed attempt(s)",
+                f.permanent ? f.why
+                            : f.why + "; deadline reached after " + std::to_string(e.failures)
+                                  + " failed attempt(s)",
                 out);
       return;
     }
@@ -543,13 +544,14 @@ struct jetstream_event_log::impl {
       ++e.attempts;
       if (s != NATS_OK) {
         natsMsg_Destroy(msg);
-        c.attempt_failed(id, e, attempt_failure(s, jsErrCode{}, sync_error_text().c_str(), e.attempts), now,
-                         out);
+        c.attempt_failed(id, e,
+                         attempt_failure(s, jsErrCode{}, sync_error_text().c_str(), e.attempts),
+                         now, out);
         continue;
       }
       auto wait = std::min<clock::duration>(c.opts.ack_timeout, e.rec.deadline - now);
-      auto wait_ms = std::max<int64_t>(
-          1, std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+      auto wait_ms =
+          std::max<int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(wait).count());
       e.state = phase::in_flight;
       e.msg = msg;
       c.by_msg.emplace(msg, id);
@@ -598,8 +600,9 @@ struct jetstream_event_log::impl {
           auto& e = c.entries.at(found->second);
           c.clear_step_timer(e);
           c.drop_attempt(e);
-          c.attempt_failed(found->second, e, attempt_failure(s, jsErrCode{}, why.c_str(), e.attempts),
-                           clock::now(), out);
+          c.attempt_failed(found->second, e,
+                           attempt_failure(s, jsErrCode{}, why.c_str(), e.attempts), clock::now(),
+                           out);
         }
       }
       natsMsg_Destroy(msg);

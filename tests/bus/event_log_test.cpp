@@ -36,8 +36,8 @@ void ensure_events_stream(bus::jetstream& js) {
     FAIL("ensure_stream: " << caf::to_string(err));
 }
 
-std::shared_ptr<bus::jetstream_event_log>
-make_log(const bus::nats_transport& t, bus::jetstream_event_log_options opts = {}) {
+std::shared_ptr<bus::jetstream_event_log> make_log(const bus::nats_transport& t,
+                                                   bus::jetstream_event_log_options opts = {}) {
   auto log = bus::make_jetstream_event_log(t, opts);
   if (!log)
     FAIL("make_jetstream_event_log: " << caf::to_string(log.error()));
@@ -133,8 +133,7 @@ struct stored {
 /// arrived, then once more briefly: duplicates would already be stored.
 std::vector<stored> read_stream(bus::jetstream& js, size_t expected) {
   static std::atomic<int> readers{0};
-  auto consumer =
-      js.pull_consumer(stream_name, "reader" + std::to_string(++readers), "ev.>");
+  auto consumer = js.pull_consumer(stream_name, "reader" + std::to_string(++readers), "ev.>");
   if (!consumer)
     FAIL("pull_consumer: " << caf::to_string(consumer.error()));
   std::vector<stored> out;
@@ -144,7 +143,7 @@ std::vector<stored> read_stream(bus::jetstream& js, size_t expected) {
       FAIL("fetch: " << caf::to_string(msgs.error()));
     for (auto& m : *msgs) {
       out.push_back({m.header("Nats-Msg-Id").value_or(""), std::string{m.data()}});
-      (void) m.ack();
+      (void)m.ack();
     }
     return msgs->size();
   };
@@ -464,9 +463,8 @@ TEST_CASE("event log: destroying the log answers every pending event exactly onc
     // No waiting: the destructor returned, so every done has run.
     CHECK(book.answered() == expected);
     CHECK(book.count_if([](const auto& e) { return e.calls == 1; }) == expected);
-    CHECK(book.count_if([](const auto& e) {
-      return !e.ok && e.code != bus::errc::not_connected;
-    }) == 0);
+    CHECK(book.count_if([](const auto& e) { return !e.ok && e.code != bus::errc::not_connected; })
+          == 0);
   };
 
   SECTION("connected, with attempts in flight and events queued") {
