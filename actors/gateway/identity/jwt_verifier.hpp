@@ -41,7 +41,7 @@ struct jwt_options {
   /// tenant. Set: a token naming another tenant is refused 403
   /// `tenant_mismatch`, and one without the tenant claim acts for this tenant
   /// (single-tenant identity providers send none).
-  std::string tenant;
+  std::string tenant{};
 };
 
 class jwt_verifier {
