@@ -50,9 +50,10 @@ public:
   static constexpr size_t max_token_bytes = 8192;
   static constexpr size_t min_hs256_secret_bytes = 32;
 
-  /// errc::options_invalid without any key, with a leeway out of range, an
-  /// empty tenant claim name or a pinned tenant that is not a bus subject
-  /// token; errc::key_invalid for a short secret or a PEM without an Ed25519
+  /// errc::options_invalid without any key, with a leeway out of range, a
+  /// tenant claim name that is empty, over 512 bytes or holds control
+  /// characters, or a pinned tenant that is not a bus subject token;
+  /// errc::key_invalid for a short secret or a PEM without an Ed25519
   /// public key.
   [[nodiscard]] static caf::expected<jwt_verifier> make(jwt_options opts);
 
