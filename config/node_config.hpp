@@ -99,6 +99,11 @@ struct auth_settings {
   std::string jwt_issuer;
   std::string jwt_audience;
   std::chrono::seconds jwt_leeway{30};
+  /// The JWT claim naming the tenant ("tid" for Azure AD, Org in a Box).
+  std::string jwt_tenant_claim = "tenant";
+  /// Single-tenant pinning: every principal must be of this tenant; a JWT
+  /// without the tenant claim acts for it. Empty: multi-tenant.
+  std::string tenant;
   std::chrono::seconds api_key_cache_ttl{30};
 
   bool operator==(const auth_settings&) const = default;

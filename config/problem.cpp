@@ -12,7 +12,7 @@ std::string describe(const problem& p) {
 }
 
 std::span<const code_info> all_codes() noexcept {
-  static constexpr std::array<code_info, 16> table{{
+  static constexpr std::array<code_info, 17> table{{
       {codes::unknown_key, "unknown section or key"},
       {codes::wrong_type, "value has the wrong TOML type"},
       {codes::out_of_range, "number out of its allowed range"},
@@ -29,6 +29,7 @@ std::span<const code_info> all_codes() noexcept {
       {codes::bad_key_file, "key file unreadable or too short"},
       {codes::invalid_choice, "value is not one of the accepted words"},
       {codes::invalid_text, "text with control characters, or too long"},
+      {codes::tenant_pin_conflict, "dev mode acts for a tenant other than auth.tenant"},
   }};
   return table;
 }

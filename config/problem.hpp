@@ -9,7 +9,7 @@
 namespace troupe::config {
 
 struct problem {
-  /// "E001".."E016".
+  /// "E001".."E017".
   std::string code;
   /// What is wrong and, where it helps, what would be accepted.
   std::string message;
@@ -38,6 +38,7 @@ inline constexpr std::string_view inconsistent_values = "E013";
 inline constexpr std::string_view bad_key_file = "E014";
 inline constexpr std::string_view invalid_choice = "E015";
 inline constexpr std::string_view invalid_text = "E016";
+inline constexpr std::string_view tenant_pin_conflict = "E017";
 } // namespace codes
 
 struct code_info {

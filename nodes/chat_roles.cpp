@@ -65,6 +65,8 @@ caf::expected<gateway::authenticator_ptr> make_authenticator(const config::node_
     jwt.issuer = a.jwt_issuer;
     jwt.audience = a.jwt_audience;
     jwt.leeway = a.jwt_leeway;
+    jwt.tenant_claim = a.jwt_tenant_claim;
+    jwt.tenant = a.tenant;
     auto verifier = gateway::identity::jwt_verifier::make(std::move(jwt));
     if (!verifier)
       return verifier.error();
@@ -73,6 +75,7 @@ caf::expected<gateway::authenticator_ptr> make_authenticator(const config::node_
   opts.api_keys.database_url = cfg.database.url;
   opts.api_keys.connect_timeout = cfg.database.connect_timeout;
   opts.cache_ttl = a.api_key_cache_ttl;
+  opts.tenant = a.tenant;
   return gateway::identity::make_bearer_authenticator(std::move(opts));
 }
 

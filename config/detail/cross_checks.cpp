@@ -31,6 +31,11 @@ public:
                           "auth.mode " + printable(c.auth.mode) + " is neither \"required\" nor \"dev\"",
                           at ? *at : whole_);
     }
+    if (c.auth.jwt_tenant_claim.empty())
+      missing({"auth", "jwt_tenant_claim"}, {},
+              "auth.jwt_tenant_claim is empty; name the JWT claim that holds the tenant");
+    if (c.auth.mode == "dev" && !c.auth.tenant.empty() && c.auth.tenant != c.auth.dev_tenant)
+      tenant_pin_conflict();
     if (c.gateway.port != 0 && c.gateway.port == c.admin.port && c.gateway.host == c.admin.host)
       inconsistent({"gateway", "port"}, {"admin", "port"},
                    "gateway.port and admin.port are both " + std::to_string(c.admin.port)
@@ -105,6 +110,21 @@ private:
     if (rejected(a) || rejected(b))
       return;
     state_.problems.add(codes::inconsistent_values, std::move(message), later(a, b));
+  }
+
+  /// Dev mode acts for dev_tenant, which a pinned node must not contradict;
+  /// reported at the value set last, like E013.
+  void tenant_pin_conflict() {
+    key_name tenant{"auth", "tenant"};
+    key_name dev_tenant{"auth", "dev_tenant"};
+    if (rejected(tenant) || rejected(dev_tenant))
+      return;
+    const auto& c = state_.config;
+    state_.problems.add(codes::tenant_pin_conflict,
+                        "auth.mode = \"dev\" acts for auth.dev_tenant " + printable(c.auth.dev_tenant)
+                            + ", but auth.tenant pins " + printable(c.auth.tenant)
+                            + "; set them to the same tenant",
+                        later(tenant, dev_tenant));
   }
 
   load_state& state_;

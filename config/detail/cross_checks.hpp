@@ -1,6 +1,7 @@
 #pragma once
 /// Checks that need more than one value, run once the file and the
-/// variables have been merged: required values (E006) and contradictions (E013).
+/// variables have been merged: required values (E006), contradictions
+/// (E013) and a pinned tenant dev mode does not act for (E017).
 #include "config/detail/load_state.hpp"
 
 namespace troupe::config::detail {

@@ -15,9 +15,9 @@ bool mentions(const problem& p, const std::string& text) {
 
 } // namespace
 
-TEST_CASE("the code table lists E001 to E016 in order, each with a summary", "[config][codes]") {
+TEST_CASE("the code table lists E001 to E017 in order, each with a summary", "[config][codes]") {
   auto table = all_codes();
-  REQUIRE(table.size() == 16);
+  REQUIRE(table.size() == 17);
   for (std::size_t i = 0; i < table.size(); ++i) {
     auto number = std::to_string(i + 1);
     auto expected = "E" + std::string(3 - number.size(), '0') + number;
@@ -356,4 +356,50 @@ TEST_CASE("E016: free text with control characters or too long", "[config][codes
   CHECK(only_problem(load(minimal, {{"TROUPE_AUTH_JWT_AUDIENCE", std::string(513, 'a')}})).code
         == "E016");
   CHECK(load(minimal, {{"TROUPE_AUTH_JWT_ISSUER", "https://issuer.example/"}}).ok());
+}
+
+TEST_CASE("E006: an empty JWT tenant claim, from the file or a variable", "[config][codes]") {
+  auto r = load(minimal + "[auth]\njwt_tenant_claim = \"\"\n");
+  const auto& p = only_problem(r);
+  CHECK(p.code == "E006");
+  CHECK(p.where == "troupe.toml:4:20");
+  CHECK(mentions(p, "auth.jwt_tenant_claim is empty"));
+  auto env = load(minimal, {{"TROUPE_AUTH_JWT_TENANT_CLAIM", "  "}});
+  CHECK(only_problem(env).code == "E006");
+  CHECK(only_problem(env).where == "env TROUPE_AUTH_JWT_TENANT_CLAIM");
+}
+
+TEST_CASE("E009: a pinned tenant must be a subject token", "[config][codes]") {
+  auto r = load(minimal + "[auth]\ntenant = \"acme.eu\"\n");
+  const auto& p = only_problem(r);
+  CHECK(p.code == "E009");
+  CHECK(mentions(p, "auth.tenant 'acme.eu' is not a subject token"));
+  CHECK(r.config.auth.tenant.empty());
+  CHECK(only_problem(load(minimal, {{"TROUPE_AUTH_TENANT", std::string(65, 't')}})).code
+        == "E009");
+}
+
+TEST_CASE("E016: a JWT tenant claim name with control characters or too long", "[config][codes]") {
+  CHECK(only_problem(load(minimal, {{"TROUPE_AUTH_JWT_TENANT_CLAIM", "t\x01id"}})).code == "E016");
+  CHECK(only_problem(load(minimal, {{"TROUPE_AUTH_JWT_TENANT_CLAIM", std::string(513, 't')}})).code
+        == "E016");
+}
+
+TEST_CASE("E017: dev mode must act for the pinned tenant", "[config][codes]") {
+  auto r = load(minimal + "[auth]\nmode = \"dev\"\ntenant = \"acme\"\n");
+  const auto& p = only_problem(r);
+  CHECK(p.code == "E017");
+  CHECK(p.where == "troupe.toml:5:10");
+  CHECK(mentions(p, "auth.dev_tenant 'default', but auth.tenant pins 'acme'"));
+
+  // Reported at the value set last: here the variable that broke the agreement.
+  auto env = load(minimal + "[auth]\nmode = \"dev\"\ndev_tenant = \"acme\"\ntenant = \"acme\"\n",
+                  {{"TROUPE_AUTH_DEV_TENANT", "globex"}});
+  CHECK(only_problem(env).code == "E017");
+  CHECK(only_problem(env).where == "env TROUPE_AUTH_DEV_TENANT");
+
+  // Only dev mode acts for dev_tenant; a rejected pin is one E009, not also an E017.
+  CHECK(load(minimal + "[auth]\ntenant = \"acme\"\n").ok());
+  CHECK(only_problem(load(minimal + "[auth]\nmode = \"dev\"\ntenant = \"a.b\"\n")).code
+        == "E009");
 }

@@ -83,6 +83,21 @@ TEST_CASE("TROUPE_NATS_URL agreeing with TROUPE_NATS_URLS is fine", "[config][en
   CHECK(r.config.nats.urls == std::vector<std::string>{"nats://n1:4222"});
 }
 
+TEST_CASE("TROUPE_AUTH_JWT_TENANT_CLAIM and TROUPE_AUTH_TENANT set the tenant keys",
+          "[config][env]") {
+  CHECK(env_name(*find_key("auth", "jwt_tenant_claim")) == "TROUPE_AUTH_JWT_TENANT_CLAIM");
+  CHECK(env_name(*find_key("auth", "tenant")) == "TROUPE_AUTH_TENANT");
+  auto r = load(minimal + "[auth]\njwt_tenant_claim = \"org\"\ntenant = \"from-file\"\n",
+                {{"TROUPE_AUTH_JWT_TENANT_CLAIM", " tid "}, {"TROUPE_AUTH_TENANT", "acme"}});
+  INFO(all_described(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.auth.jwt_tenant_claim == "tid");
+  CHECK(r.config.auth.tenant == "acme");
+  auto unset = load(minimal, {{"TROUPE_AUTH_TENANT", ""}});
+  REQUIRE(unset.ok());
+  CHECK(unset.config.auth.tenant.empty());
+}
+
 TEST_CASE("unknown TROUPE_ variables belong to other tools and are ignored", "[config][env]") {
   auto r = load(minimal, {{"TROUPE_HOME", "/x"},
                           {"TROUPE_NODE", "y"},

@@ -31,6 +31,8 @@ TEST_CASE("a file that sets only database.url loads with every other value at it
   CHECK(r.config.supervision.max_restarts == 5);
   CHECK(r.config.log.level == "info");
   CHECK(r.config.log.format == troupe::log::format::text);
+  CHECK(r.config.auth.jwt_tenant_claim == "tenant");
+  CHECK(r.config.auth.tenant.empty());
 }
 
 TEST_CASE("every key in a file reaches the member it names", "[config][load]") {
@@ -104,6 +106,23 @@ format = "json"
   CHECK(c.supervision.backoff_max == 100ms);
   CHECK(c.log.level == "debug");
   CHECK(c.log.format == troupe::log::format::json);
+}
+
+TEST_CASE("the JWT tenant claim and the pinned tenant reach auth, in dev mode too",
+          "[config][load]") {
+  auto r = load(minimal + "[auth]\njwt_tenant_claim = \"tid\"\ntenant = \"acme\"\n");
+  INFO(all_described(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.auth.jwt_tenant_claim == "tid");
+  CHECK(r.config.auth.tenant == "acme");
+  // Namespaced claims (Auth0 style) are claim names too.
+  auto url = load(minimal + "[auth]\njwt_tenant_claim = \"https://troupe.example/tenant\"\n");
+  INFO(all_described(url));
+  CHECK(url.ok());
+  auto dev = load(minimal + "[auth]\nmode = \"dev\"\ndev_tenant = \"acme\"\ntenant = \"acme\"\n");
+  INFO(all_described(dev));
+  CHECK(dev.ok());
+  CHECK(load(minimal + "[auth]\ntenant = \"\"\n").config.auth.tenant.empty());
 }
 
 TEST_CASE("the default node id is this host's name made into a subject token", "[config][load]") {

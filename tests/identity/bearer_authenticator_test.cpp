@@ -42,13 +42,33 @@ authenticator_ptr make(bearer_options o) {
   return *a;
 }
 
-std::string jwt_for(const std::string& tenant, const std::string& user) {
+/// A JWT for `user`, naming `tenant` in the claim `claim` unless `tenant` is empty.
+std::string jwt_for(const std::string& tenant, const std::string& user,
+                    const std::string& claim = "tenant") {
   auto exp = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count()
              + 600;
-  return mint_hmac({{"alg", "HS256"}}, {{"tenant", tenant}, {"sub", user}, {"exp", exp}},
-                   jwt_secret);
+  json claims{{"sub", user}, {"exp", exp}};
+  if (!tenant.empty())
+    claims[claim] = tenant;
+  return mint_hmac({{"alg", "HS256"}}, claims, jwt_secret);
+}
+
+/// A bearer authenticator for API keys in `url` and HS256 JWTs whose tenant
+/// is in `claim`, pinned to `tenant` (empty: multi-tenant).
+authenticator_ptr make_pinned(const std::string& url, const std::string& claim,
+                              const std::string& tenant) {
+  auto o = options_for(url);
+  jwt_options jwt;
+  jwt.hs256_secret = jwt_secret;
+  jwt.tenant_claim = claim;
+  jwt.tenant = tenant;
+  auto v = jwt_verifier::make(jwt);
+  REQUIRE(v);
+  o.jwt = std::move(*v);
+  o.tenant = tenant;
+  return make(std::move(o));
 }
 
 /// A loopback port that completes TCP handshakes and then says nothing, the
@@ -176,6 +196,75 @@ TEST_CASE("identity headers naming another tenant or user are refused with 403")
     CHECK(code_of(authenticate(*auth, bearer(token, "", "mallory"))) == "user_mismatch");
     CHECK(code_of(authenticate(*auth, bearer(token, "acme", "alice"))) == "ok");
   }
+}
+
+TEST_CASE("a gateway pinned to one tenant refuses API keys and JWTs of another with 403") {
+  auto url = migrated_database();
+  auto conn = open_session(url);
+  auto ours = issue_api_key(conn, "acme", "alice", "", {});
+  auto theirs = issue_api_key(conn, "globex", "gina", "", {});
+  REQUIRE(ours);
+  REQUIRE(theirs);
+  auto auth = make_pinned(url, "tid", "acme");
+
+  // Twice each: the first answer comes from the store, the second from the cache.
+  for (int i = 0; i < 2; ++i) {
+    INFO("attempt " << i);
+    auto foreign_key = authenticate(*auth, bearer(theirs->full_key));
+    CHECK(code_of(foreign_key) == "tenant_mismatch");
+    CHECK(status_of(foreign_key) == 403);
+    CHECK(code_of(authenticate(*auth, bearer(ours->full_key))) == "ok");
+  }
+  auto foreign_jwt = authenticate(*auth, bearer(jwt_for("globex", "gina", "tid")));
+  CHECK(code_of(foreign_jwt) == "tenant_mismatch");
+  CHECK(status_of(foreign_jwt) == 403);
+  auto no_claim = authenticate(*auth, bearer(jwt_for("", "carol")));
+  REQUIRE(code_of(no_claim) == "ok");
+  CHECK(std::get<troupe::v1::Principal>(no_claim).tenant() == "acme");
+  CHECK(code_of(authenticate(*auth, bearer(jwt_for("acme", "carol", "tid")))) == "ok");
+  // The identity headers still must agree with the pinned identity.
+  for (const auto& token : {ours->full_key, jwt_for("", "carol")}) {
+    CHECK(code_of(authenticate(*auth, bearer(token, "globex"))) == "tenant_mismatch");
+    CHECK(code_of(authenticate(*auth, bearer(token, "acme"))) == "ok");
+  }
+  // A wrong secret for a foreign key learns nothing about its tenant.
+  auto wrong = theirs->full_key;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  CHECK(code_of(authenticate(*auth, bearer(wrong))) == "invalid_token");
+}
+
+TEST_CASE("a multi-tenant gateway with a configured tenant claim refuses JWTs without it") {
+  auto auth = make_pinned("postgresql://x@127.0.0.1:1/db", "tid", "");
+  auto r = authenticate(*auth, bearer(jwt_for("globex", "gina", "tid")));
+  REQUIRE(code_of(r) == "ok");
+  CHECK(std::get<troupe::v1::Principal>(r).tenant() == "globex");
+  auto missing = authenticate(*auth, bearer(jwt_for("", "gina")));
+  CHECK(code_of(missing) == "invalid_token");
+  CHECK(status_of(missing) == 401);
+  CHECK(code_of(authenticate(*auth, bearer(jwt_for("globex", "gina")))) == "invalid_token");
+}
+
+TEST_CASE("the JWT verifier and the API keys must be pinned to the same, valid tenant") {
+  auto pinned_jwt = [](const std::string& tenant) {
+    jwt_options jwt;
+    jwt.hs256_secret = jwt_secret;
+    jwt.tenant = tenant;
+    auto v = jwt_verifier::make(jwt);
+    REQUIRE(v);
+    return std::move(*v);
+  };
+  auto o = options_for("postgresql://x@127.0.0.1:1/db");
+  o.jwt = pinned_jwt("acme");
+  CHECK(is(make_bearer_authenticator(o).error(), errc::options_invalid));
+  o.tenant = "globex";
+  CHECK(is(make_bearer_authenticator(o).error(), errc::options_invalid));
+  o.tenant = "acme";
+  CHECK(make_bearer_authenticator(o));
+  o.jwt = pinned_jwt("");
+  CHECK(is(make_bearer_authenticator(o).error(), errc::options_invalid));
+  auto keys_only = options_for("postgresql://x@127.0.0.1:1/db");
+  keys_only.tenant = "ac.me";
+  CHECK(is(make_bearer_authenticator(keys_only).error(), errc::options_invalid));
 }
 
 TEST_CASE("JWTs and API keys share one authenticator, a missing header is unauthenticated") {

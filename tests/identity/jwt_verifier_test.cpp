@@ -147,9 +147,11 @@ TEST_CASE("bad JWTs of every kind are refused as invalid_token, saying why") {
       {"tampered signature", tampered_signature, "bad signature"},
       {"truncated signature", good.substr(0, good.size() - 4), "signature"},
       {"missing tenant", mint_hmac(hs256, without(claims(), "tenant"), secret), "no tenant"},
-      {"empty tenant", mint_hmac(hs256, with(claims(), "tenant", ""), secret), "no tenant"},
+      {"empty tenant", mint_hmac(hs256, with(claims(), "tenant", ""), secret),
+       "must be a non-empty string"},
       {"tenant with a dot", mint_hmac(hs256, with(claims(), "tenant", "a.b"), secret), "tenant"},
-      {"tenant not a string", mint_hmac(hs256, with(claims(), "tenant", 7), secret), "no tenant"},
+      {"tenant not a string", mint_hmac(hs256, with(claims(), "tenant", 7), secret),
+       "must be a non-empty string"},
       {"missing sub", mint_hmac(hs256, without(claims(), "sub"), secret), "no sub"},
       {"missing exp", mint_hmac(hs256, without(claims(), "exp"), secret), "no exp"},
       {"exp a string", mint_hmac(hs256, with(claims(), "exp", "soon"), secret), "exp"},
@@ -177,6 +179,86 @@ TEST_CASE("bad JWTs of every kind are refused as invalid_token, saying why") {
     auto message = refusal(v.verify(bad.token, now));
     CHECK_THAT(message, Catch::Contains(bad.reason));
   }
+}
+
+TEST_CASE("the tenant is read from the configured claim, such as Azure AD's tid") {
+  jwt_options o;
+  o.hs256_secret = secret;
+  o.tenant_claim = "tid";
+  auto v = jwt_verifier::make(o);
+  REQUIRE(v);
+  auto tid = [](json tenant) { return with(without(claims(), "tenant"), "tid", std::move(tenant)); };
+
+  auto r = v->verify(mint_hmac(hs256, tid("72f988bf-86f1-41af-91ab-2d7cd011db47"), secret), now);
+  auto* p = std::get_if<troupe::v1::Principal>(&r);
+  REQUIRE(p != nullptr);
+  CHECK(p->tenant() == "72f988bf-86f1-41af-91ab-2d7cd011db47");
+  CHECK(p->user() == "alice");
+  // The default claim no longer counts, and without tid a multi-tenant
+  // gateway cannot tell whose token it is.
+  CHECK_THAT(refusal(v->verify(mint_hmac(hs256, claims(), secret), now)),
+             Catch::Contains("no tenant claim 'tid'"));
+  CHECK_THAT(refusal(v->verify(mint_hmac(hs256, tid(42), secret), now)),
+             Catch::Contains("'tid' must be a non-empty string"));
+  CHECK_THAT(refusal(v->verify(mint_hmac(hs256, tid(""), secret), now)),
+             Catch::Contains("'tid' must be a non-empty string"));
+  CHECK_THAT(refusal(v->verify(mint_hmac(hs256, tid("a.b"), secret), now)),
+             Catch::Contains("only letters"));
+}
+
+TEST_CASE("a verifier pinned to one tenant refuses other tenants with 403 and gives tokens "
+          "without the claim the pinned tenant") {
+  jwt_options o;
+  o.hs256_secret = secret;
+  o.tenant_claim = "tid";
+  o.tenant = "acme";
+  auto v = jwt_verifier::make(o);
+  REQUIRE(v);
+  CHECK(v->tenant() == "acme");
+  auto tenant_of = [&](const json& c) {
+    auto r = v->verify(mint_hmac(hs256, c, secret), now);
+    auto* p = std::get_if<troupe::v1::Principal>(&r);
+    REQUIRE(p != nullptr);
+    return p->tenant();
+  };
+  auto base = without(claims(), "tenant");
+  CHECK(tenant_of(with(base, "tid", "acme")) == "acme");
+  CHECK(tenant_of(base) == "acme");
+  // The default claim is just another claim here: it does not name the tenant.
+  CHECK(tenant_of(with(base, "tenant", "globex")) == "acme");
+
+  auto other = v->verify(mint_hmac(hs256, with(base, "tid", "globex"), secret), now);
+  auto* err = std::get_if<api_error>(&other);
+  REQUIRE(err != nullptr);
+  CHECK(err->status == 403);
+  CHECK(err->code == "tenant_mismatch");
+  CHECK_THAT(err->message, !Catch::Contains("globex"));
+  // A claim that is there but malformed is a bad token, not a missing claim.
+  CHECK_THAT(refusal(v->verify(mint_hmac(hs256, with(base, "tid", ""), secret), now)),
+             Catch::Contains("non-empty string"));
+  CHECK_THAT(refusal(v->verify(mint_hmac(hs256, with(base, "tid", "ac.me"), secret), now)),
+             Catch::Contains("only letters"));
+  // Pinning changes whose token it is, not whether the token is good.
+  CHECK_THAT(refusal(v->verify(mint_hmac(hs256, with(base, "exp", now_s - 60), secret), now)),
+             Catch::Contains("expired"));
+  CHECK_THAT(refusal(v->verify(mint_hmac(hs256, base, std::string(40, 'x')), now)),
+             Catch::Contains("bad signature"));
+}
+
+TEST_CASE("making a verifier refuses an empty or garbled tenant claim name and a bad pin") {
+  auto with_tenant = [](std::string claim, std::string tenant) {
+    jwt_options o;
+    o.hs256_secret = secret;
+    o.tenant_claim = std::move(claim);
+    o.tenant = std::move(tenant);
+    return jwt_verifier::make(o);
+  };
+  CHECK(is(with_tenant("", "").error(), errc::options_invalid));
+  CHECK(is(with_tenant("t\nid", "").error(), errc::options_invalid));
+  CHECK(is(with_tenant(std::string(513, 't'), "").error(), errc::options_invalid));
+  CHECK(is(with_tenant("tid", "ac.me").error(), errc::options_invalid));
+  CHECK(with_tenant("https://example.com/claims/tenant", "acme"));
+  CHECK(with_tenant("tenant", "").value().tenant().empty());
 }
 
 TEST_CASE("the alg must match a configured key kind, whatever key signed the token") {

@@ -1,7 +1,7 @@
 // Identity through a real node in `required` mode: an API key made with
 // `troupe apikey create`, HS256 JWTs minted with OpenSSL directly, refusals
-// with their codes, identity headers that disagree, a revoked key, and each
-// principal seeing only its own sessions.
+// with their codes, identity headers that disagree, a revoked key, each
+// principal seeing only its own sessions, and a node pinned to one tenant.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -101,4 +101,23 @@ TEST_CASE("a node in required mode admits API keys and JWTs and refuses everythi
   auto revoked = n.send("POST", "/v1/chat", {alice}, hello);
   CHECK(revoked.status == 401);
   CHECK(code_of(revoked) == "invalid_token");
+}
+
+TEST_CASE("a node pinned to one tenant refuses other tenants' JWTs and API keys with 403",
+          "[chat][identity][integration]") {
+  secured_node n{"jwt_tenant_claim = \"tid\"\ntenant = \"acme\"\n"};
+  auto foreign_key = n.create_key("globex", "gina").key;
+  auto no_tenant = claims("acme", "bob");
+  no_tenant.erase("tenant");
+  auto foreign_jwt = no_tenant;
+  foreign_jwt["tid"] = "globex";
+
+  for (const auto& token : {foreign_key, hs256(foreign_jwt)}) {
+    auto r = n.send("GET", "/v1/sessions", {"Authorization: Bearer " + token});
+    CHECK(r.status == 403);
+    CHECK(code_of(r) == "tenant_mismatch");
+  }
+  // Single-tenant identity providers send no tenant claim: the pin is the tenant.
+  CHECK(n.send("GET", "/v1/sessions", {"Authorization: Bearer " + hs256(no_tenant)}).status
+        == 200);
 }

@@ -2,7 +2,8 @@
 /// A node in `required` auth mode on its own nats-server and a fresh
 /// database: HS256 JWTs with `hs256_secret` (issuer https://idp.test,
 /// audience troupe), API keys from `troupe apikey create`, and no API key
-/// cache, so a revoked key stops working at once.
+/// cache, so a revoked key stops working at once. `auth_extra` adds TOML
+/// lines to its [auth] table.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -33,7 +34,7 @@ struct secured_node {
   std::string dir = tmp.path();
   std::unique_ptr<node_process> node;
 
-  secured_node() {
+  explicit secured_node(const std::string& auth_extra = {}) {
     static int n = 0;
     db = shared_pg_server().create_database("secured_" + std::to_string(++n));
     std::ofstream{dir + "/hs256.secret"} << hs256_secret;
@@ -42,7 +43,7 @@ struct secured_node {
     node = std::make_unique<node_process>(node_options{
       "secure", {}, nats.url(), db, {}, "required", {},
       "jwt_hs256_secret_file = \"" + dir + "/hs256.secret\"\njwt_issuer = \"https://idp.test\"\n"
-      "jwt_audience = \"troupe\"\napi_key_cache_ttl_s = 0\n"});
+      "jwt_audience = \"troupe\"\napi_key_cache_ttl_s = 0\n" + auth_extra});
     REQUIRE(node->wait_ready());
   }
 

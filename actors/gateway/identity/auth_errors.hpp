@@ -17,6 +17,12 @@ inline api_error invalid_token(std::string why) {
   return {401, "invalid_token", std::move(why)};
 }
 
+/// 403: an authenticated identity of a tenant other than the one named by
+/// X-Tenant-ID or the one a single-tenant gateway is pinned to.
+inline api_error tenant_mismatch(std::string why) {
+  return {403, "tenant_mismatch", std::move(why)};
+}
+
 /// 503: the key store cannot be asked right now; the client may retry.
 inline api_error auth_unavailable(std::string why) {
   return {503, "auth_unavailable", std::move(why)};

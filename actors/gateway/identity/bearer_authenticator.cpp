@@ -6,6 +6,7 @@
 #include "actors/gateway/identity/bearer_token.hpp"
 #include "actors/gateway/identity/errc.hpp"
 #include "actors/gateway/identity/identity_headers.hpp"
+#include "bus/subjects.hpp"
 #include "storage/conninfo.hpp"
 
 namespace troupe::gateway::identity {
@@ -28,7 +29,7 @@ public:
   explicit bearer_authenticator(bearer_options opts)
       : jwt_(std::move(opts.jwt)),
         cache_(opts.cache_ttl, opts.negative_cache_ttl, opts.cache_capacity),
-        principal_ttl_(opts.principal_ttl) {
+        principal_ttl_(opts.principal_ttl), tenant_(std::move(opts.tenant)) {
     if (!opts.api_keys.database_url.empty())
       lookup_ = std::make_unique<api_key_lookup>(std::move(opts.api_keys));
   }
@@ -90,6 +91,8 @@ private:
       return invalid_token("unknown or wrong API key");
     if (key->revoked())
       return invalid_token("the API key has been revoked");
+    if (!tenant_.empty() && key->tenant != tenant_)
+      return tenant_mismatch("the API key's tenant is not the tenant this gateway serves");
     return stamp_principal(key->tenant, key->user_id, key->roles, std::chrono::system_clock::now(),
                            principal_ttl_);
   }
@@ -97,6 +100,7 @@ private:
   std::optional<jwt_verifier> jwt_;
   api_key_cache cache_;
   std::chrono::milliseconds principal_ttl_;
+  std::string tenant_;
   // Last: its destructor stops the thread that calls on_fetched.
   std::unique_ptr<api_key_lookup> lookup_;
 };
@@ -111,6 +115,10 @@ caf::error check(const bearer_options& o) {
     return invalid("the API key cache and lookup queue must hold at least one entry");
   if (o.principal_ttl.count() <= 0)
     return invalid("the principal lifetime must be positive");
+  if (!o.tenant.empty() && !bus::valid_token(o.tenant))
+    return invalid("the pinned tenant must be letters, digits, '-' and '_' only");
+  if (o.jwt && o.jwt->tenant() != o.tenant)
+    return invalid("the JWT verifier and the API keys must be pinned to the same tenant");
   if (o.api_keys.connect_timeout.count() <= 0 || o.api_keys.retry_after.count() < 0)
     return invalid("the API key store's connect timeout must be positive");
   if (!o.api_keys.database_url.empty())

@@ -9,7 +9,8 @@
 /// 401 `unauthenticated` (no usable header), 401 `invalid_token` (a token or
 /// key that does not verify, or a revoked key), 503 `auth_unavailable` (the
 /// key store is down or too many lookups wait), 403 `tenant_mismatch` /
-/// `user_mismatch` (identity headers naming someone else).
+/// `user_mismatch` (identity headers naming someone else, or a JWT or API key
+/// of a tenant other than the pinned one).
 #include <caf/expected.hpp>
 #include <chrono>
 #include <cstddef>
@@ -35,10 +36,16 @@ struct bearer_options {
   size_t cache_capacity = 10'000;
   /// Lifetime of the principal stamped for an API key.
   std::chrono::milliseconds principal_ttl{default_principal_ttl};
+  /// Single-tenant pinning: an API key stored for another tenant is refused
+  /// 403 `tenant_mismatch`. Must equal the JWT verifier's pinned tenant
+  /// (jwt_options::tenant), so that both kinds of token obey one pin.
+  /// Empty: multi-tenant.
+  std::string tenant;
 };
 
-/// errc::options_invalid when neither JWTs nor API keys are enabled, or a
-/// TTL, capacity or queue size is out of range.
+/// errc::options_invalid when neither JWTs nor API keys are enabled, a TTL,
+/// capacity or queue size is out of range, or the pinned tenant is not a bus
+/// subject token or differs from the JWT verifier's.
 [[nodiscard]] caf::expected<authenticator_ptr> make_bearer_authenticator(bearer_options opts);
 
 } // namespace troupe::gateway::identity

@@ -1,5 +1,7 @@
 #include "actors/gateway/identity/identity_headers.hpp"
 
+#include "actors/gateway/identity/auth_errors.hpp"
+
 namespace troupe::gateway::identity {
 
 result<troupe::v1::Principal> check_identity_headers(const credentials& c,
@@ -8,8 +10,7 @@ result<troupe::v1::Principal> check_identity_headers(const credentials& c,
   if (p == nullptr)
     return authenticated;
   if (!c.tenant_header.empty() && c.tenant_header != p->tenant())
-    return api_error{403, "tenant_mismatch",
-                     "X-Tenant-ID names a tenant other than the authenticated one"};
+    return tenant_mismatch("X-Tenant-ID names a tenant other than the authenticated one");
   if (!c.user_header.empty() && c.user_header != p->user())
     return api_error{403, "user_mismatch",
                      "X-User-ID names a user other than the authenticated one"};

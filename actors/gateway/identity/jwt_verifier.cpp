@@ -27,6 +27,8 @@ struct claim_rules {
   std::string issuer;
   std::string audience;
   int64_t leeway_ms = 0;
+  std::string tenant_claim;
+  std::string pinned_tenant;
 };
 
 } // namespace
@@ -45,6 +47,8 @@ struct jwt_verifier::impl {
 namespace {
 
 constexpr std::chrono::seconds max_leeway{3600};
+// The config allows 512 bytes of text; no identity provider needs more.
+constexpr size_t max_claim_name_bytes = 512;
 constexpr size_t hs256_signature_bytes = 32;
 constexpr size_t ed25519_signature_bytes = 64;
 // NumericDate bounds we accept: 1970 up to the end of year 9999. Keeps every
@@ -57,6 +61,19 @@ std::optional<std::string> secret_problem(const std::string& secret) {
     return std::nullopt;
   return "the HS256 secret is " + std::to_string(secret.size()) + " bytes; at least "
          + std::to_string(jwt_verifier::min_hs256_secret_bytes) + " are required";
+}
+
+/// Why the tenant options cannot be used, or nullopt when they can. The claim
+/// name is quoted in refusals sent to clients and logs: no control characters.
+std::optional<std::string> tenant_problem(const jwt_options& opts) {
+  if (opts.tenant_claim.empty() || opts.tenant_claim.size() > max_claim_name_bytes)
+    return "the tenant claim name must be 1 to " + std::to_string(max_claim_name_bytes) + " bytes";
+  for (unsigned char c : opts.tenant_claim)
+    if (c < 0x20 || c == 0x7f)
+      return std::string{"the tenant claim name must not hold control characters"};
+  if (!opts.tenant.empty() && !bus::valid_token(opts.tenant))
+    return std::string{"the pinned tenant must be letters, digits, '-' and '_' only"};
+  return std::nullopt;
 }
 
 /// The Ed25519 public key in `pem`, or why there is none.
@@ -152,6 +169,26 @@ const std::string* string_claim(const json& claims, const char* name) {
   return &it->get_ref<const std::string&>();
 }
 
+/// The tenant the token acts for, or its refusal. A pinned gateway answers a
+/// foreign tenant with 403, not 401: the token is good, just not for here.
+std::variant<std::string, api_error> tenant_of(const json& claims, const claim_rules& k) {
+  auto it = claims.find(k.tenant_claim);
+  if (it == claims.end()) {
+    if (!k.pinned_tenant.empty())
+      return k.pinned_tenant;
+    return invalid_token("the token has no tenant claim '" + k.tenant_claim + "'");
+  }
+  if (!it->is_string() || it->get_ref<const std::string&>().empty())
+    return invalid_token("the tenant claim '" + k.tenant_claim + "' must be a non-empty string");
+  const auto& tenant = it->get_ref<const std::string&>();
+  if (!bus::valid_token(tenant))
+    return invalid_token("the tenant claim '" + k.tenant_claim
+                         + "' may hold only letters, digits, '-' and '_'");
+  if (!k.pinned_tenant.empty() && tenant != k.pinned_tenant)
+    return tenant_mismatch("the token's tenant is not the tenant this gateway serves");
+  return tenant;
+}
+
 principal_result to_principal(const json& claims, const claim_rules& k, int64_t now_ms) {
   auto exp_it = claims.find("exp");
   if (exp_it == claims.end())
@@ -179,17 +216,15 @@ principal_result to_principal(const json& claims, const claim_rules& k, int64_t 
   }
   if (!k.audience.empty() && !audience_matches(claims, k.audience))
     return invalid_token("wrong audience");
-  auto* tenant = string_claim(claims, "tenant");
-  if (!tenant)
-    return invalid_token("the token has no tenant claim");
-  if (!bus::valid_token(*tenant))
-    return invalid_token("the tenant claim may hold only letters, digits, '-' and '_'");
+  auto tenant = tenant_of(claims, k);
+  if (auto* refused = std::get_if<api_error>(&tenant))
+    return std::move(*refused);
   auto* sub = string_claim(claims, "sub");
   if (!sub)
     return invalid_token("the token has no sub claim");
 
   troupe::v1::Principal p;
-  p.set_tenant(*tenant);
+  p.set_tenant(std::move(std::get<std::string>(tenant)));
   p.set_user(*sub);
   if (auto roles = claims.find("roles"); roles != claims.end()) {
     if (!roles->is_array())
@@ -216,6 +251,8 @@ caf::expected<jwt_verifier> jwt_verifier::make(jwt_options opts) {
   if (opts.leeway < std::chrono::seconds{0} || opts.leeway > max_leeway)
     return make_error(errc::options_invalid, "the JWT leeway must be between 0 and "
                                                  + std::to_string(max_leeway.count()) + " s");
+  if (auto problem = tenant_problem(opts))
+    return make_error(errc::options_invalid, *problem);
   auto k = std::make_shared<impl>();
   if (!opts.hs256_secret.empty()) {
     if (auto problem = secret_problem(opts.hs256_secret))
@@ -231,8 +268,12 @@ caf::expected<jwt_verifier> jwt_verifier::make(jwt_options opts) {
   k->rules.issuer = std::move(opts.issuer);
   k->rules.audience = std::move(opts.audience);
   k->rules.leeway_ms = std::chrono::milliseconds{opts.leeway}.count();
+  k->rules.tenant_claim = std::move(opts.tenant_claim);
+  k->rules.pinned_tenant = std::move(opts.tenant);
   return jwt_verifier{std::move(k)};
 }
+
+const std::string& jwt_verifier::tenant() const noexcept { return impl_->rules.pinned_tenant; }
 
 principal_result jwt_verifier::verify(std::string_view token,
                                       std::chrono::system_clock::time_point now) const {

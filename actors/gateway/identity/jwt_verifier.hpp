@@ -7,8 +7,10 @@
 /// (no HS256 token "signed" with the Ed25519 public key). Everything else is
 /// refused: `none`, HS384, RS256, a missing or unknown `alg`, `crit` headers.
 /// Claims: `exp` required, `nbf` honoured, both with a leeway; `iss` and `aud`
-/// (string or array) when configured; `tenant` (a bus subject token) and `sub`
-/// required; `roles` an optional array of strings.
+/// (string or array) when configured; the tenant claim (`tenant` unless
+/// configured otherwise, a bus subject token) and `sub` required; `roles` an
+/// optional array of strings. A verifier pinned to one tenant refuses tokens
+/// of any other and gives tokens without a tenant claim the pinned tenant.
 ///
 /// Thread safety: immutable once made; `verify` may run on any thread at once.
 #include <caf/expected.hpp>
@@ -33,6 +35,13 @@ struct jwt_options {
   std::string audience;
   /// Clock skew allowed on `exp` and `nbf`.
   std::chrono::seconds leeway{30};
+  /// The claim naming the tenant; identity providers differ (Azure AD: `tid`).
+  std::string tenant_claim = "tenant";
+  /// Single-tenant pinning. Empty: multi-tenant, every token names its
+  /// tenant. Set: a token naming another tenant is refused 403
+  /// `tenant_mismatch`, and one without the tenant claim acts for this tenant
+  /// (single-tenant identity providers send none).
+  std::string tenant{};
 };
 
 class jwt_verifier {
@@ -41,15 +50,22 @@ public:
   static constexpr size_t max_token_bytes = 8192;
   static constexpr size_t min_hs256_secret_bytes = 32;
 
-  /// errc::options_invalid without any key or with a negative leeway;
-  /// errc::key_invalid for a short secret or a PEM without an Ed25519 public key.
+  /// errc::options_invalid without any key, with a leeway out of range, a
+  /// tenant claim name that is empty, over 512 bytes or holds control
+  /// characters, or a pinned tenant that is not a bus subject token;
+  /// errc::key_invalid for a short secret or a PEM without an Ed25519
+  /// public key.
   [[nodiscard]] static caf::expected<jwt_verifier> make(jwt_options opts);
 
   /// The principal `token` carries at `now`, or 401 `invalid_token` whose
   /// message says why (expired, not yet valid, bad signature, alg not
-  /// allowed, wrong audience, wrong issuer, a missing claim, malformed).
+  /// allowed, wrong audience, wrong issuer, a missing claim, malformed), or
+  /// 403 `tenant_mismatch` when pinned and the token names another tenant.
   [[nodiscard]] result<troupe::v1::Principal>
   verify(std::string_view token, std::chrono::system_clock::time_point now) const;
+
+  /// The pinned tenant; empty when multi-tenant.
+  [[nodiscard]] const std::string& tenant() const noexcept;
 
 private:
   struct impl;
