@@ -56,7 +56,8 @@ public:
 
   /// Hands `c` to the thread with the fewest calls. An unusable request ends
   /// in done with errc::invalid_request, before any network call; the other
-  /// errors are openai_call's.
+  /// errors are openai_call's. A call started by a callback while the pool
+  /// is being destroyed ends at once, here, with errc::cancelled.
   handle start(call c);
 
   /// Ends the call promptly: its transfer stops (the connection closes, the
