@@ -248,6 +248,11 @@ const std::vector<key_spec>& table() {
        .field = &at<&nc::inference, &inference_settings::registry_refresh>,
        .min = 1,
        .max = 86'400},
+      {.section = "inference",
+       .name = "provider_threads",
+       .field = &at<&nc::inference, &inference_settings::provider_threads>,
+       .min = 1,
+       .max = 64},
 
       {.section = "session",
        .name = "idle_timeout_s",

@@ -118,6 +118,8 @@ struct inference_settings {
   std::uint32_t max_retries = 3;
   std::chrono::milliseconds retry_backoff{500};
   std::chrono::seconds registry_refresh{10};
+  /// Threads that carry every provider call (libcurl multi handles).
+  std::uint32_t provider_threads = 2;
 
   bool operator==(const inference_settings&) const = default;
 };

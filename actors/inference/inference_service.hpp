@@ -3,8 +3,9 @@
 /// role alias, resolved against the provider registry) and ListModels.
 ///
 /// The built-in dev model answers on the service actor itself (it does no
-/// I/O). A provider request runs on a detached worker of its own — libcurl
-/// blocks — up to `max_in_flight` at once; beyond that the request fails at
+/// I/O). A provider request runs on the service's provider_pool (libcurl's
+/// multi interface on `inference.provider_threads` threads, no thread per
+/// call), up to `max_in_flight` at once; beyond that the request fails at
 /// once with backend_unavailable rather than queueing behind slow providers.
 /// Streamed deltas go to the request's stream_subject as GenerateChunks; the
 /// reply says how many were sent. The registry (providers, roles) is re-read

@@ -1,11 +1,11 @@
 #pragma once
-/// The one interface the inference actor uses to get an answer from a model:
-/// an OpenAI-compatible provider (openai_client) or the built-in development
-/// model (dev_model).
+/// A model that answers in-process, without I/O: the built-in development
+/// model (dev_model). Providers over the network are asynchronous instead
+/// and run on the provider_pool (openai_call); both report content deltas
+/// through a delta_fn.
 ///
-/// Threads: generate() and list_models() block until done, so they run on a
-/// detached actor or a thread of their own, never on a CAF scheduler thread.
-/// Both implementations may be called from several threads at once.
+/// Threads: generate() returns once the answer is whole; an implementation
+/// may be called from several threads at once.
 #include <atomic>
 #include <caf/expected.hpp>
 #include <functional>

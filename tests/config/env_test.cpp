@@ -131,3 +131,17 @@ TEST_CASE("troupe_environment returns exactly the TROUPE_ variables of this proc
   for (const auto& [name, value] : env)
     CHECK(name.starts_with("TROUPE_"));
 }
+
+TEST_CASE("inference.provider_threads comes from its variable and stays in 1..64",
+          "[config][env]") {
+  CHECK(defaults({}).config.inference.provider_threads == 2);
+  auto r = load(minimal, {{"TROUPE_INFERENCE_PROVIDER_THREADS", "8"}});
+  INFO(all_described(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.inference.provider_threads == 8);
+  for (std::string bad : {"0", "65"}) {
+    INFO(bad);
+    CHECK(only_problem(load(minimal, {{"TROUPE_INFERENCE_PROVIDER_THREADS", bad}})).code
+          == "E003");
+  }
+}

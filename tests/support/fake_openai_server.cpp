@@ -150,6 +150,7 @@ struct fake_openai_server::impl {
   std::deque<scripted_response> script;
   std::vector<recorded_request> seen;
   std::atomic<size_t> hangs_abandoned{0};
+  std::atomic<size_t> streams_abandoned{0};
   uint16_t bound_port = 0;
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
@@ -223,7 +224,11 @@ struct fake_openai_server::impl {
         co_return; // the client gave up (or sent more, which a hang ignores)
       }
       if (r.what == scripted_response::kind::stream) {
-        if (!co_await send_stream(stream, r, req.version(), req.keep_alive()) || !req.keep_alive())
+        if (!co_await send_stream(stream, r, req.version(), req.keep_alive())) {
+          ++streams_abandoned;
+          co_return;
+        }
+        if (!req.keep_alive())
           co_return;
         continue;
       }
@@ -282,6 +287,10 @@ uint16_t fake_openai_server::port() const noexcept {
 
 size_t fake_openai_server::hangs_abandoned() const noexcept {
   return impl_->hangs_abandoned.load();
+}
+
+size_t fake_openai_server::streams_abandoned() const noexcept {
+  return impl_->streams_abandoned.load();
 }
 
 std::string fake_openai_server::base_url() const {

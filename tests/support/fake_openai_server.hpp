@@ -76,6 +76,10 @@ public:
   /// Hung answers whose client closed the connection (or sent more bytes).
   size_t hangs_abandoned() const noexcept;
 
+  /// Streamed answers cut short because the client closed the connection
+  /// (seen when the next piece cannot be written).
+  size_t streams_abandoned() const noexcept;
+
   /// Every request received so far, in order.
   std::vector<recorded_request> requests() const;
 
