@@ -212,8 +212,9 @@ TEST_CASE("5xx answers are retried until the client gives up as backend_unavaila
 }
 
 TEST_CASE("a provider nobody listens on is backend_unavailable after the retries") {
+  troupe::test::closed_port nobody;
   openai_client client{
-      test_options("http://127.0.0.1:" + std::to_string(troupe::test::free_port()) + "/v1")};
+      test_options("http://127.0.0.1:" + std::to_string(nobody.port()) + "/v1")};
   auto r = client.generate(hello(), "m", {}, nullptr);
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), errc::backend_unavailable));
