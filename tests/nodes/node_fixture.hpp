@@ -57,13 +57,12 @@ public:
     for (int relaunches = 0;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         until - std::chrono::steady_clock::now());
-      if (wait_until(left, [&] {
-            return !proc_->running() || (listening() && ready_status() == 200);
-          }))
-        if (proc_->running())
-          return true;
-      if (proc_->running() || relaunches == 10
-          || log().find("Address already in use") == std::string::npos)
+      bool up = wait_until(left, [&] {
+        return !proc_->running() || (listening() && ready_status() == 200);
+      });
+      if (proc_->running())
+        return up;
+      if (relaunches == 10 || log().find("Address already in use") == std::string::npos)
         return false;
       ++relaunches;
       std::filesystem::rename(dir_ + "/node.log",
