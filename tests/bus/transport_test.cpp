@@ -153,8 +153,9 @@ TEST_CASE("a reply published to an inbox reaches the requester, and an unserved 
 }
 
 TEST_CASE("connecting where no server listens fails at once with the URLs in the error",
-          "[transport][integration]") {
-  auto port = free_port();
+          "[transport][unit]") {
+  closed_port nobody;
+  auto port = nobody.port();
   bus::nats_options opts;
   opts.urls = {"nats://127.0.0.1:" + std::to_string(port), "nats://127.0.0.1:1"};
   opts.name = "nobody-home";

@@ -49,7 +49,8 @@ TEST_CASE("a secret matches only its own SHA-256") {
   CHECK_FALSE(api_key_secret_matches(secret43, ""));
 }
 
-TEST_CASE("issued API keys are fresh, parse back and are stored only as a hash") {
+TEST_CASE("issued API keys are fresh, parse back and are stored only as a hash",
+          "[identity][integration]") {
   auto url = migrated_database();
   auto conn = open_session(url);
   std::set<std::string> seen;
@@ -69,7 +70,8 @@ TEST_CASE("issued API keys are fresh, parse back and are stored only as a hash")
   }
 }
 
-TEST_CASE("issuing refuses a tenant, user or role an API key cannot carry") {
+TEST_CASE("issuing refuses a tenant, user or role an API key cannot carry",
+          "[identity][integration]") {
   auto url = migrated_database();
   auto conn = open_session(url);
   CHECK(is(issue_api_key(conn, "a.b", "u", "", {}).error(), errc::invalid_argument));

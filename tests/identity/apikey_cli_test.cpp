@@ -41,7 +41,8 @@ run_result troupe_cli(std::vector<std::string> args) {
 
 } // namespace
 
-TEST_CASE("troupe apikey creates, lists and revokes keys on a migrated database") {
+TEST_CASE("troupe apikey creates, lists and revokes keys on a migrated database",
+          "[identity][integration]") {
   auto url = test::shared_pg_server().create_database("identity_cli");
 
   auto early = troupe_cli(
@@ -89,7 +90,8 @@ TEST_CASE("troupe apikey creates, lists and revokes keys on a migrated database"
   CHECK_THAT(whole_key.output, !Catch::Contains(full_key));
 }
 
-TEST_CASE("troupe apikey create refuses a tenant that is not a subject token") {
+TEST_CASE("troupe apikey create refuses a tenant that is not a subject token",
+          "[identity][integration]") {
   auto url = test::shared_pg_server().create_database("identity_cli_bad");
   REQUIRE(troupe_cli({"migrate", "--database-url", url}).code == 0);
   auto bad =

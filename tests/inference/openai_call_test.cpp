@@ -170,9 +170,9 @@ TEST_CASE("5xx answers are retried until the client gives up as backend_unavaila
 }
 
 TEST_CASE("a provider nobody listens on is backend_unavailable after the retries") {
-  auto r = run_call(
-      test_provider("http://127.0.0.1:" + std::to_string(troupe::test::free_port()) + "/v1"),
-      hello());
+  troupe::test::closed_port nobody;
+  auto r = run_call(test_provider("http://127.0.0.1:" + std::to_string(nobody.port()) + "/v1"),
+                    hello());
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), errc::backend_unavailable));
   CHECK(message_of(r.error()).find("3 attempts") != std::string::npos);

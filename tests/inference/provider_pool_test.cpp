@@ -217,7 +217,8 @@ TEST_CASE("a call in its backoff holds no thread, and cancelling it ends the wai
 }
 
 TEST_CASE("refused connections are retried with growing backoff, then backend_unavailable") {
-  auto o = test_provider("http://127.0.0.1:" + std::to_string(troupe::test::free_port()) + "/v1");
+  troupe::test::closed_port nobody;
+  auto o = test_provider("http://127.0.0.1:" + std::to_string(nobody.port()) + "/v1");
   o.max_retries = 3;
   o.backoff_initial = 100ms;
   o.backoff_max = 400ms;

@@ -113,7 +113,8 @@ TEST_CASE("troupe chat reports errors with their codes on stderr and exits 1",
     CHECK_FALSE(has(r.out, "heard"));
   }
   SECTION("no gateway at the URL") {
-    auto r = run_chat("--url http://127.0.0.1:" + std::to_string(free_port()), "hi\n/sessions\n");
+    closed_port nobody;
+    auto r = run_chat("--url http://127.0.0.1:" + std::to_string(nobody.port()), "hi\n/sessions\n");
     CHECK(r.exit_code == 1);
     CHECK(has(r.err, "error: unreachable: cannot reach the gateway at http://127.0.0.1:"));
   }

@@ -274,16 +274,18 @@ TEST_CASE("an idle session is passivated and comes back with its history, and th
     return text.find(line) != std::string::npos;
   };
 
+  // The gauge may already be back at 0 when a loaded machine scrapes it
+  // more than the idle second after the answer: only counters are read
+  // right after a turn, the gauge is waited for.
   auto first = chat(node, {{"message", "hello"}});
   std::string sid = first["session_id"];
-  CHECK(has(metrics(), "troupe_sessions_active 1\n"));
+  CHECK(has(metrics(), R"(troupe_session_activations_total{outcome="hosted"} 1)"));
   // Passivated after a second without turns: the actor is gone.
-  CHECK(wait_until(5s, [&] { return has(metrics(), "troupe_sessions_active 0\n"); }));
+  REQUIRE(wait_until(30s, [&] { return has(metrics(), "troupe_sessions_active 0\n"); }));
   // The next turn activates it again, from PostgreSQL, history and all.
   auto second = chat(node, {{"message", "back"}, {"session_id", sid}});
   CHECK(second["message"]["content"] == "troupe-dev heard: back (turn 2)");
   auto text = metrics();
-  CHECK(has(text, "troupe_sessions_active 1\n"));
   CHECK(has(text, R"(troupe_session_activations_total{outcome="hosted"} 2)"));
   CHECK(has(text, R"(troupe_turns_total{outcome="completed"} 2)"));
   CHECK(has(text, "troupe_turn_seconds_count 2\n"));

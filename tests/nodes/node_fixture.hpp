@@ -26,12 +26,61 @@ struct node_options {
   std::string auth_extra{};         // more TOML lines for the [auth] table
 };
 
+/// A node on loopback ports picked just before it starts. Another process
+/// may take one of them first; wait_ready() then starts the node again on
+/// new ports, and it only counts a node as ready once the node's own log
+/// says it listens where the fixture points (so a stranger that took the
+/// port is never mistaken for it).
 class node_process {
 public:
-  explicit node_process(node_options opts)
-    : opts_(std::move(opts)), admin_port_(free_port()), gateway_port_(free_port()) {
+  explicit node_process(node_options opts) : opts_(std::move(opts)) {
     char tmpl[] = "/tmp/troupe-node-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
+    launch();
+  }
+  ~node_process() {
+    proc_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::string admin(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(admin_port_) + path;
+  }
+  uint16_t gateway_port() const noexcept { return gateway_port_; }
+  std::string gateway(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(gateway_port_) + path;
+  }
+  long ready_status() const { return http_get(admin("/ready")).status; }
+  bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    for (int relaunches = 0;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+      bool up = wait_until(left, [&] {
+        return !proc_->running() || (listening() && ready_status() == 200);
+      });
+      if (proc_->running())
+        return up;
+      if (relaunches == 10 || log().find("Address already in use") == std::string::npos)
+        return false;
+      ++relaunches;
+      std::filesystem::rename(dir_ + "/node.log",
+                              dir_ + "/node.log." + std::to_string(relaunches));
+      launch();
+    }
+  }
+  child_process& process() { return *proc_; }
+  std::string log() const {
+    std::ifstream in{dir_ + "/node.log"};
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  }
+  const std::string& dir() const { return dir_; }
+
+private:
+  void launch() {
+    admin_port_ = free_port();
+    gateway_port_ = free_port();
     std::ofstream out{dir_ + "/troupe.toml"};
     auto roles = opts_.roles.empty() ? std::string{R"(["gateway", "session", "inference", "tool", "guardrail", "memory", "audit", "sandbox"])"} : opts_.roles;
     out << "[node]\nid = \"" << opts_.id << "\"\ncluster = \"test\"\nroles = " << roles
@@ -49,34 +98,21 @@ public:
       std::vector<std::string>{TROUPE_BINARY, "node", "--config", dir_ + "/troupe.toml"},
       dir_ + "/node.log");
   }
-  ~node_process() {
-    proc_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+
+  /// The node's log says its admin server (and its gateway, when it has
+  /// that role) listen on the ports this fixture gave it.
+  bool listening() const {
+    auto text = log();
+    auto has = [&](const std::string& what, uint16_t port) {
+      return text.find(what + "http://127.0.0.1:" + std::to_string(port)) != std::string::npos;
+    };
+    bool gateway_role = opts_.roles.empty() || opts_.roles.find("\"gateway\"") != std::string::npos;
+    return has("up: admin ", admin_port_) && (!gateway_role || has("gateway: ", gateway_port_));
   }
 
-  std::string admin(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(admin_port_) + path;
-  }
-  uint16_t gateway_port() const noexcept { return gateway_port_; }
-  std::string gateway(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(gateway_port_) + path;
-  }
-  long ready_status() const { return http_get(admin("/ready")).status; }
-  bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20)) const {
-    return wait_until(timeout, [&] { return ready_status() == 200; });
-  }
-  child_process& process() { return *proc_; }
-  std::string log() const {
-    std::ifstream in{dir_ + "/node.log"};
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  }
-  const std::string& dir() const { return dir_; }
-
-private:
   node_options opts_;
-  uint16_t admin_port_;
-  uint16_t gateway_port_;
+  uint16_t admin_port_ = 0;
+  uint16_t gateway_port_ = 0;
   std::string dir_;
   std::unique_ptr<child_process> proc_;
 };

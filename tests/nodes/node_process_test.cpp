@@ -169,7 +169,8 @@ TEST_CASE("SIGTERM drains a node and it exits 0 within 10 seconds", "[node][inte
 
 TEST_CASE("a node refuses to start when PostgreSQL is unreachable", "[node][integration]") {
   nats_server nats;
-  auto url = "postgresql://postgres@127.0.0.1:" + std::to_string(free_port()) + "/none";
+  closed_port nobody;
+  auto url = "postgresql://postgres@127.0.0.1:" + std::to_string(nobody.port()) + "/none";
   node_process node{{"zeta", {}, nats.url(), url}};
   CHECK(node.process().wait_for(20s) == 1);
   CHECK(node.log().find("migration failed") != std::string::npos);
@@ -201,8 +202,9 @@ TEST_CASE("troupe migrate applies the schema once and reports an unreachable dat
   CHECK(again_code == 0);
   CHECK(again.find("applied migration") == std::string::npos);
   CHECK(again.find("schema at version") != std::string::npos);
+  closed_port nobody;
   auto [down_code, down] =
-    run("postgresql://postgres@127.0.0.1:" + std::to_string(free_port()) + "/x", "down.log");
+    run("postgresql://postgres@127.0.0.1:" + std::to_string(nobody.port()) + "/x", "down.log");
   CHECK(down_code == 1);
   CHECK(down.find("troupe migrate: ") != std::string::npos);
 }

@@ -32,7 +32,7 @@ api_key_record key(std::string id, std::string tenant) {
 
 } // namespace
 
-TEST_CASE("an API key row round-trips with its binary hash and roles") {
+TEST_CASE("an API key row round-trips with its binary hash and roles", "[storage][integration]") {
   auto conn = migrated();
   REQUIRE_FALSE(create_api_key(conn, key("k1", "t1")));
   auto found = find_api_key(conn, "k1");
@@ -49,14 +49,14 @@ TEST_CASE("an API key row round-trips with its binary hash and roles") {
   CHECK_FALSE(rec.revoked());
 }
 
-TEST_CASE("an unknown API key is no row, not an error") {
+TEST_CASE("an unknown API key is no row, not an error", "[storage][integration]") {
   auto conn = migrated();
   auto found = find_api_key(conn, "nope");
   REQUIRE(found);
   CHECK_FALSE(found->has_value());
 }
 
-TEST_CASE("creating an API key twice or without its fields is refused") {
+TEST_CASE("creating an API key twice or without its fields is refused", "[storage][integration]") {
   auto conn = migrated();
   REQUIRE_FALSE(create_api_key(conn, key("k1", "t1")));
   CHECK(is(create_api_key(conn, key("k1", "t2")), errc::query_failed));
@@ -70,7 +70,7 @@ TEST_CASE("creating an API key twice or without its fields is refused") {
   CHECK(all->size() == 1);
 }
 
-TEST_CASE("listing API keys filters by tenant") {
+TEST_CASE("listing API keys filters by tenant", "[storage][integration]") {
   auto conn = migrated();
   REQUIRE_FALSE(create_api_key(conn, key("a1", "ta")));
   REQUIRE_FALSE(create_api_key(conn, key("b1", "tb")));
@@ -87,7 +87,8 @@ TEST_CASE("listing API keys filters by tenant") {
   CHECK(none->empty());
 }
 
-TEST_CASE("revoking an API key stamps it once and an unknown key is reported") {
+TEST_CASE("revoking an API key stamps it once and an unknown key is reported",
+          "[storage][integration]") {
   auto conn = migrated();
   REQUIRE_FALSE(create_api_key(conn, key("k1", "t1")));
   auto revoked = revoke_api_key(conn, "k1");
@@ -107,7 +108,7 @@ TEST_CASE("revoking an API key stamps it once and an unknown key is reported") {
   CHECK_FALSE(*unknown);
 }
 
-TEST_CASE("touching an API key records its last use") {
+TEST_CASE("touching an API key records its last use", "[storage][integration]") {
   auto conn = migrated();
   REQUIRE_FALSE(create_api_key(conn, key("k1", "t1")));
   REQUIRE_FALSE(touch_api_key(conn, "k1"));
@@ -117,7 +118,8 @@ TEST_CASE("touching an API key records its last use") {
   CHECK((*found)->last_used_unix_ms >= (*found)->created_unix_ms);
 }
 
-TEST_CASE("the API key store on an unmigrated database names the failed query") {
+TEST_CASE("the API key store on an unmigrated database names the failed query",
+          "[storage][integration]") {
   auto conn = connection::open(fresh_database(), 2s);
   REQUIRE(conn);
   auto found = find_api_key(*conn, "k1");

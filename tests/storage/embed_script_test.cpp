@@ -48,7 +48,8 @@ struct sql_dir {
 
 } // namespace
 
-TEST_CASE("the embedding step orders migrations by version, not by file name") {
+TEST_CASE("the embedding step orders migrations by version, not by file name",
+          "[storage][integration]") {
   sql_dir d;
   d.add("10_tenth.sql", "SELECT 10;");
   d.add("9_ninth.sql", "SELECT 9;\r\n"); // CRLF stays CRLF: checksums are of the bytes
@@ -63,7 +64,8 @@ TEST_CASE("the embedding step orders migrations by version, not by file name") {
   CHECK(text.find(", 11)}") != std::string::npos); // "SELECT 9;\r\n" is 11 bytes
 }
 
-TEST_CASE("the embedding step refuses badly named, zero and duplicate versions") {
+TEST_CASE("the embedding step refuses badly named, zero and duplicate versions",
+          "[storage][integration]") {
   SECTION("no version prefix") {
     sql_dir d;
     d.add("init.sql", "SELECT 1;");

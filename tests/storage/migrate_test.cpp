@@ -24,7 +24,8 @@ const std::vector<migration> three{
 
 } // namespace
 
-TEST_CASE("migrations apply in order and record version, name and checksum") {
+TEST_CASE("migrations apply in order and record version, name and checksum",
+          "[storage][integration]") {
   auto url = fresh_database();
   auto report = migrate(url, three, 5s);
   REQUIRE(report);
@@ -41,7 +42,7 @@ TEST_CASE("migrations apply in order and record version, name and checksum") {
         == "0");
 }
 
-TEST_CASE("the built-in migrations create troupe_nodes") {
+TEST_CASE("the built-in migrations create troupe_nodes", "[storage][integration]") {
   auto url = fresh_database();
   auto report = migrate(url, builtin_migrations(), 5s);
   REQUIRE(report);
@@ -54,7 +55,8 @@ TEST_CASE("the built-in migrations create troupe_nodes") {
            "started_at timestamp with time zone, last_seen timestamp with time zone");
 }
 
-TEST_CASE("a second run applies nothing and reports the same schema version") {
+TEST_CASE("a second run applies nothing and reports the same schema version",
+          "[storage][integration]") {
   auto url = fresh_database();
   REQUIRE(migrate(url, three, 5s));
   auto again = migrate(url, three, 5s);
@@ -72,7 +74,8 @@ TEST_CASE("a second run applies nothing and reports the same schema version") {
   }
 }
 
-TEST_CASE("two concurrent migrate calls serialize and apply each version exactly once") {
+TEST_CASE("two concurrent migrate calls serialize and apply each version exactly once",
+          "[storage][integration]") {
   auto url = fresh_database();
   // The sleep keeps the first migrator inside the lock long enough for the
   // second to queue behind it; CREATE TABLE without IF NOT EXISTS fails if
@@ -103,7 +106,8 @@ TEST_CASE("two concurrent migrate calls serialize and apply each version exactly
   CHECK(scalar(url, "SELECT count(*) FROM troupe_schema_migrations") == "2");
 }
 
-TEST_CASE("a failing migration names its version and PostgreSQL's message and leaves nothing") {
+TEST_CASE("a failing migration names its version and PostgreSQL's message and leaves nothing",
+          "[storage][integration]") {
   auto url = fresh_database();
   std::vector<migration> ms{
       {1, "good", "CREATE TABLE good (id int);"},
@@ -128,7 +132,8 @@ TEST_CASE("a failing migration names its version and PostgreSQL's message and le
   CHECK(table_exists(url, "partial"));
 }
 
-TEST_CASE("an applied migration whose text changed is refused and nothing after it runs") {
+TEST_CASE("an applied migration whose text changed is refused and nothing after it runs",
+          "[storage][integration]") {
   auto url = fresh_database();
   REQUIRE(migrate(url, {three[0], three[1]}, 5s));
   auto edited = three;
@@ -145,7 +150,8 @@ TEST_CASE("an applied migration whose text changed is refused and nothing after 
 }
 
 TEST_CASE("an invalid migration list is refused before any connection is made") {
-  auto url = "postgresql://postgres@127.0.0.1:" + std::to_string(troupe::test::free_port()) + "/x";
+  troupe::test::closed_port nobody;
+  auto url = "postgresql://postgres@127.0.0.1:" + std::to_string(nobody.port()) + "/x";
   auto report = migrate(url, {{2, "b", "SELECT 1"}, {2, "again", "SELECT 1"}}, 1s);
   REQUIRE_FALSE(report);
   CHECK(is(report.error(), errc::migration_failed));
@@ -153,7 +159,8 @@ TEST_CASE("an invalid migration list is refused before any connection is made") 
 }
 
 TEST_CASE("an unreachable PostgreSQL gives errc::unreachable quickly without the password") {
-  auto port = std::to_string(troupe::test::free_port());
+  troupe::test::closed_port nobody;
+  auto port = std::to_string(nobody.port());
   auto url = "postgresql://troupe:Sup3rSecretPw@127.0.0.1:" + port + "/troupe";
   auto t0 = std::chrono::steady_clock::now();
   auto report = migrate(url, builtin_migrations(), 5s);
@@ -180,7 +187,8 @@ TEST_CASE("a URL libpq rejects gives errc::invalid_url") {
   CHECK(is(report.error(), errc::invalid_url));
 }
 
-TEST_CASE("migrate gives lock_timeout while another process holds the migration lock") {
+TEST_CASE("migrate gives lock_timeout while another process holds the migration lock",
+          "[storage][integration]") {
   auto url = fresh_database();
   pqxx::connection holder{url};
   pqxx::nontransaction tx{holder};
@@ -211,7 +219,8 @@ TEST_CASE("migrate gives lock_timeout while another process holds the migration 
   CHECK(scalar(url, "SELECT v FROM seen") == "0");
 }
 
-TEST_CASE("inspect_schema tells pending and changed versions apart without changing anything") {
+TEST_CASE("inspect_schema tells pending and changed versions apart without changing anything",
+          "[storage][integration]") {
   auto url = fresh_database();
   auto conn = connection::open(url, 2s);
   REQUIRE(conn);

@@ -35,7 +35,8 @@ connection migrated_connection() {
 
 } // namespace
 
-TEST_CASE("a heartbeat inserts the node's row and a later one refreshes it in place") {
+TEST_CASE("a heartbeat inserts the node's row and a later one refreshes it in place",
+          "[storage][integration]") {
   auto conn = migrated_connection();
   REQUIRE_FALSE(upsert_node(conn, heartbeat("n1", 1'700'000'010'000, 10'000), "1.2.3"));
   auto rec = find_node(conn, "n1");
@@ -63,7 +64,8 @@ TEST_CASE("a heartbeat inserts the node's row and a later one refreshes it in pl
   CHECK((*again)->started_unix_ms == 1'700'000'000'000);
 }
 
-TEST_CASE("a heartbeat without a timestamp is stamped with the database's clock") {
+TEST_CASE("a heartbeat without a timestamp is stamped with the database's clock",
+          "[storage][integration]") {
   auto conn = migrated_connection();
   REQUIRE_FALSE(upsert_node(conn, heartbeat("n2", 0, 5'000), "v"));
   auto rec = find_node(conn, "n2");
@@ -76,14 +78,15 @@ TEST_CASE("a heartbeat without a timestamp is stamped with the database's clock"
   CHECK((*rec)->last_seen_unix_ms - (*rec)->started_unix_ms == 5'000);
 }
 
-TEST_CASE("finding an unknown node gives no row rather than an error") {
+TEST_CASE("finding an unknown node gives no row rather than an error", "[storage][integration]") {
   auto conn = migrated_connection();
   auto rec = find_node(conn, "nobody");
   REQUIRE(rec);
   CHECK_FALSE(rec->has_value());
 }
 
-TEST_CASE("bad heartbeats are refused as query_failed and the session stays usable") {
+TEST_CASE("bad heartbeats are refused as query_failed and the session stays usable",
+          "[storage][integration]") {
   auto conn = migrated_connection();
   SECTION("no node id") {
     auto err = upsert_node(conn, heartbeat("", 1, 0), "v");
@@ -113,7 +116,8 @@ TEST_CASE("bad heartbeats are refused as query_failed and the session stays usab
   CHECK(rec->has_value());
 }
 
-TEST_CASE("a heartbeat before the schema exists fails with query_failed naming the node") {
+TEST_CASE("a heartbeat before the schema exists fails with query_failed naming the node",
+          "[storage][integration]") {
   auto conn = connection::open(fresh_database(), 2s);
   REQUIRE(conn);
   auto err = upsert_node(*conn, heartbeat("early", 1'700'000'000'000, 0), "v");

@@ -67,7 +67,8 @@ std::string repeat(const std::string& s, size_t n) {
 
 } // namespace
 
-TEST_CASE("a created session is found by its id and by its external key") {
+TEST_CASE("a created session is found by its id and by its external key",
+          "[storage][integration]") {
   migrated_db db;
   auto s = create_session(db.conn, "s1", "t1", "u1", "client-key");
   REQUIRE(s);
@@ -112,7 +113,8 @@ TEST_CASE("a created session is found by its id and by its external key") {
   }
 }
 
-TEST_CASE("committed turns load back in order, and a limit keeps the latest messages") {
+TEST_CASE("committed turns load back in order, and a limit keeps the latest messages",
+          "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
   auto first = turn_of("turn1", "hello");
@@ -154,7 +156,7 @@ TEST_CASE("committed turns load back in order, and a limit keeps the latest mess
   CHECK(none->empty());
 }
 
-TEST_CASE("committing the same turn again writes nothing and says so") {
+TEST_CASE("committing the same turn again writes nothing and says so", "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
   REQUIRE(commit_turn(db.conn, "s1", "turn1", turn_of("turn1", "hi"), "m1"));
@@ -175,7 +177,8 @@ TEST_CASE("committing the same turn again writes nothing and says so") {
   CHECK(scalar(db.url, "SELECT updated_at FROM troupe_sessions") == updated);
 }
 
-TEST_CASE("concurrent commits from two connections keep sequence numbers gapless and unique") {
+TEST_CASE("concurrent commits from two connections keep sequence numbers gapless and unique",
+          "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
   constexpr int turns_per_node = 25;
@@ -213,7 +216,8 @@ TEST_CASE("concurrent commits from two connections keep sequence numbers gapless
         == std::to_string(messages / 2));
 }
 
-TEST_CASE("another tenant or user can neither list, find by key nor delete a session") {
+TEST_CASE("another tenant or user can neither list, find by key nor delete a session",
+          "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1", "k"));
   REQUIRE(create_session(db.conn, "s2", "t1", "u1"));
@@ -239,7 +243,8 @@ TEST_CASE("another tenant or user can neither list, find by key nor delete a ses
   CHECK(still->has_value());
 }
 
-TEST_CASE("a deleted session is gone: not found, its messages removed, its id not reusable") {
+TEST_CASE("a deleted session is gone: not found, its messages removed, its id not reusable",
+          "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1", "k"));
   REQUIRE(commit_turn(db.conn, "s1", "turn1", turn_of("turn1", "secret"), "m"));
@@ -277,7 +282,8 @@ TEST_CASE("a deleted session is gone: not found, its messages removed, its id no
   CHECK(fresh->id() == "s2");
 }
 
-TEST_CASE("a session's title comes from its first user message, cut on a UTF-8 boundary") {
+TEST_CASE("a session's title comes from its first user message, cut on a UTF-8 boundary",
+          "[storage][integration]") {
   CHECK(session_title("  hello \n\t world  ") == "hello world");
   CHECK(session_title("") == "");
   CHECK(session_title(" \n ") == "");
@@ -314,7 +320,8 @@ TEST_CASE("a session's title comes from its first user message, cut on a UTF-8 b
   }
 }
 
-TEST_CASE("sessions are listed newest first in pages that say whether more follow") {
+TEST_CASE("sessions are listed newest first in pages that say whether more follow",
+          "[storage][integration]") {
   migrated_db db;
   // Created s0..s4, then touched in the order s3, s0, s4, s1, s2 (newest last).
   for (int i = 0; i < 5; ++i)
@@ -359,7 +366,8 @@ TEST_CASE("sessions are listed newest first in pages that say whether more follo
   }
 }
 
-TEST_CASE("an assistant message with tool calls and the tool's answer round-trip") {
+TEST_CASE("an assistant message with tool calls and the tool's answer round-trip",
+          "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
   auto call = message("a1", "assistant", "");
@@ -391,7 +399,8 @@ TEST_CASE("an assistant message with tool calls and the tool's answer round-trip
   CHECK(scalar(db.url, "SELECT tool_calls IS NULL FROM troupe_messages WHERE id = 't1'") == "t");
 }
 
-TEST_CASE("bad input is refused without writing anything, and huge content is kept whole") {
+TEST_CASE("bad input is refused without writing anything, and huge content is kept whole",
+          "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
   const std::string nul_id{"s1\0x", 4};
@@ -464,7 +473,8 @@ TEST_CASE("bad input is refused without writing anything, and huge content is ke
   CHECK_FALSE(db.conn.ping());
 }
 
-TEST_CASE("turns of several sessions commit in one call, each with its own outcome") {
+TEST_CASE("turns of several sessions commit in one call, each with its own outcome",
+          "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
   REQUIRE(create_session(db.conn, "s2", "t1", "u1"));
@@ -504,7 +514,8 @@ TEST_CASE("turns of several sessions commit in one call, each with its own outco
   CHECK(db.count("troupe_messages") == "8"); // s2: old and b, s1: a and c
 }
 
-TEST_CASE("a batch of turns of distinct sessions commits each with its session's state") {
+TEST_CASE("a batch of turns of distinct sessions commits each with its session's state",
+          "[storage][integration]") {
   migrated_db db;
   for (auto id : {"s1", "s2", "s3", "gone"})
     REQUIRE(create_session(db.conn, id, "t1", "u1"));
@@ -551,7 +562,8 @@ TEST_CASE("a batch of turns of distinct sessions commits each with its session's
   CHECK(db.count("troupe_turns") == "4");
 }
 
-TEST_CASE("a turn that breaks the batch in PostgreSQL fails alone, the others commit") {
+TEST_CASE("a turn that breaks the batch in PostgreSQL fails alone, the others commit",
+          "[storage][integration]") {
   migrated_db db;
   REQUIRE(create_session(db.conn, "s1", "t1", "u1"));
   REQUIRE(create_session(db.conn, "s2", "t1", "u1"));

@@ -64,7 +64,8 @@ troupe::v1::Heartbeat heartbeat(const std::string& node) {
 
 } // namespace
 
-TEST_CASE_METHOD(actor_fixture, "the storage actor answers ping, migrate and status") {
+TEST_CASE_METHOD(actor_fixture, "the storage actor answers ping, migrate and status",
+                 "[storage][integration]") {
   auto url = fresh_database();
   auto store = make_storage_actor(sys, url, 2s);
   CHECK(ping(store));
@@ -91,7 +92,8 @@ TEST_CASE_METHOD(actor_fixture, "the storage actor answers ping, migrate and sta
   CHECK(again->applied.empty());
 }
 
-TEST_CASE_METHOD(actor_fixture, "the storage actor upserts a Heartbeat into troupe_nodes") {
+TEST_CASE_METHOD(actor_fixture, "the storage actor upserts a Heartbeat into troupe_nodes",
+                 "[storage][integration]") {
   auto url = fresh_database();
   auto store = make_storage_actor(sys, url, 2s);
   REQUIRE(migrate_via(store));
@@ -113,7 +115,8 @@ TEST_CASE_METHOD(actor_fixture, "the storage actor upserts a Heartbeat into trou
   CHECK(scalar(url, "SELECT count(*) FROM troupe_nodes") == "1");
 }
 
-TEST_CASE_METHOD(actor_fixture, "a bad heartbeat is reported in status and the actor goes on") {
+TEST_CASE_METHOD(actor_fixture, "a bad heartbeat is reported in status and the actor goes on",
+                 "[storage][integration]") {
   auto url = fresh_database();
   auto store = make_storage_actor(sys, url, 2s);
   self->send(store, info_atom::value, heartbeat("too-early")); // no schema yet
@@ -128,7 +131,8 @@ TEST_CASE_METHOD(actor_fixture, "a bad heartbeat is reported in status and the a
   CHECK(scalar(url, "SELECT string_agg(node_id, ',') FROM troupe_nodes") == "fine");
 }
 
-TEST_CASE_METHOD(actor_fixture, "the storage actor survives the database being stopped") {
+TEST_CASE_METHOD(actor_fixture, "the storage actor survives the database being stopped",
+                 "[storage][integration]") {
   troupe::test::pg_server server;
   auto url = fresh_database(server);
   auto store = make_storage_actor(sys, url, 2s);
@@ -154,7 +158,8 @@ TEST_CASE_METHOD(actor_fixture, "the storage actor survives the database being s
   CHECK_FALSE(status(store).reachable);
 }
 
-TEST_CASE_METHOD(actor_fixture, "the storage actor replaces a session the server cut") {
+TEST_CASE_METHOD(actor_fixture, "the storage actor replaces a session the server cut",
+                 "[storage][integration]") {
   auto url = fresh_database();
   auto store = make_storage_actor(sys, url, 2s);
   REQUIRE(ping(store));
@@ -166,7 +171,8 @@ TEST_CASE_METHOD(actor_fixture, "the storage actor replaces a session the server
 }
 
 TEST_CASE_METHOD(actor_fixture, "a storage actor pointed at nothing answers quickly and clearly") {
-  auto port = std::to_string(troupe::test::free_port());
+  troupe::test::closed_port nobody;
+  auto port = std::to_string(nobody.port());
   auto store = make_storage_actor(sys, "postgresql://u:TopSecret@127.0.0.1:" + port + "/db", 2s);
   auto t0 = std::chrono::steady_clock::now();
   CHECK_FALSE(ping(store));
@@ -186,7 +192,8 @@ TEST_CASE_METHOD(actor_fixture, "a storage actor pointed at nothing answers quic
   CHECK_FALSE(status(bad).reachable);
 }
 
-TEST_CASE_METHOD(actor_fixture, "a blocked storage actor does not hold up the scheduler") {
+TEST_CASE_METHOD(actor_fixture, "a blocked storage actor does not hold up the scheduler",
+                 "[storage][integration]") {
   // One scheduler worker: if the storage actor ran on it, the echo actor
   // below could not answer while the migration waits for the lock.
   auto url = fresh_database();

@@ -9,8 +9,11 @@
 
 namespace troupe::test {
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+/// A socket bound to an ephemeral port on 127.0.0.1, and that port.
+int bind_any(uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     throw std::runtime_error("free_port: socket failed");
   sockaddr_in addr{};
@@ -23,8 +26,22 @@ uint16_t free_port() {
     ::close(fd);
     throw std::runtime_error("free_port: bind failed");
   }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+} // namespace
+
+uint16_t free_port() {
+  uint16_t port = 0;
+  ::close(bind_any(port));
+  return port;
+}
+
+closed_port::closed_port() : fd_(bind_any(port_)) {}
+
+closed_port::~closed_port() {
+  ::close(fd_);
 }
 
 } // namespace troupe::test

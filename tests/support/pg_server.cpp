@@ -1,6 +1,10 @@
 #include "tests/support/pg_server.hpp"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <pwd.h>
+#include <sstream>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -10,43 +14,62 @@ namespace troupe::test {
 
 namespace {
 
-constexpr const char* pg_bin = "/usr/lib/postgresql/15/bin";
+using namespace std::chrono_literals;
 
-int shell(const std::string& cmd) {
-  return std::system(cmd.c_str());
+const std::string pg_bin = "/usr/lib/postgresql/15/bin";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+/// As `user` (empty: as we are), logging to `log`.
+child_options as_owner(const std::string& user, const std::string& log) {
+  child_options o;
+  o.log_file = log;
+  o.user = user;
+  return o;
+}
+
+/// Runs a PostgreSQL tool to its end; true when it exited 0.
+bool run_tool(std::vector<std::string> argv, const std::string& log, const std::string& user) {
+  child_process p{std::move(argv), as_owner(user, log)};
+  return p.wait_for(120s) == 0;
+}
+
+void make_dir(const std::string& path, std::filesystem::perms perms, const std::string& owner) {
+  std::filesystem::create_directory(path);
+  std::filesystem::permissions(path, perms);
+  if (owner.empty())
+    return;
+  passwd* pw = ::getpwnam(owner.c_str());
+  if (pw == nullptr || ::chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+    throw std::runtime_error("pg_server: cannot give " + path + " to " + owner);
 }
 
 } // namespace
 
-std::string pg_server::run_as_owner(const std::string& cmd) const {
-  return ::geteuid() == 0 ? "runuser -u postgres -- " + cmd : cmd;
-}
-
-pg_server::pg_server() : port_(free_port()) {
+pg_server::pg_server() : owner_(::geteuid() == 0 ? "postgres" : "") {
   char tmpl[] = "/tmp/troupe-pg-XXXXXX";
-  dir_ = ::mkdtemp(tmpl);
-  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all
-                                       | std::filesystem::perms::group_exec
-                                       | std::filesystem::perms::others_exec);
-  std::string owner = ::geteuid() == 0 ? "postgres" : "$(id -un)";
-  std::string data = dir_ + "/data";
-  std::string log = dir_ + "/server.log";
-  if (shell("install -d -m 700 -o " + owner + " " + data + " && install -d -o " + owner + " "
-            + dir_ + "/sock && touch " + log + " && chown " + owner + " " + log)
-      != 0)
-    throw std::runtime_error("pg_server: cannot prepare " + dir_);
-  if (shell(run_as_owner(std::string(pg_bin) + "/initdb -D " + data
-                         + " -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"
-                         + dir_ + "/initdb.log 2>&1"))
-      != 0)
+  if (::mkdtemp(tmpl) == nullptr)
+    throw std::runtime_error("pg_server: mkdtemp failed");
+  dir_ = tmpl;
+  using std::filesystem::perms;
+  std::filesystem::permissions(dir_, perms::owner_all | perms::group_exec | perms::others_exec);
+  make_dir(dir_ + "/data", perms::owner_all, owner_);
+  make_dir(dir_ + "/sock", perms::owner_all | perms::group_exec | perms::others_exec, owner_);
+  if (!run_tool({pg_bin + "/initdb", "-D", dir_ + "/data", "-U", "postgres", "-A", "trust", "-E",
+                 "UTF8", "--locale=C.UTF-8", "--no-sync"},
+                dir_ + "/initdb.log", owner_))
     throw std::runtime_error("pg_server: initdb failed, see " + dir_ + "/initdb.log");
-  if (shell(run_as_owner(std::string(pg_bin) + "/pg_ctl -D " + data + " -l " + log
-                         + " -w -t 30 start -o \"-p " + std::to_string(port_) + " -k " + dir_
-                         + "/sock -c listen_addresses=127.0.0.1 -c fsync=off"
-                           " -c synchronous_commit=off -c full_page_writes=off\" >/dev/null"))
-      != 0)
-    throw std::runtime_error("pg_server: start failed, see " + log);
-  running_ = true;
+  for (int attempt = 0;; ++attempt) {
+    port_ = free_port();
+    if (launch())
+      return;
+    if (attempt == 20)
+      throw std::runtime_error("pg_server: every port tried was taken, see " + dir_
+                               + "/server.log");
+  }
 }
 
 pg_server::~pg_server() {
@@ -55,19 +78,54 @@ pg_server::~pg_server() {
   std::filesystem::remove_all(dir_, ec);
 }
 
+bool pg_server::launch() {
+  auto log = dir_ + "/server.log";
+  auto earlier = read_file(log).size(); // the log is appended to, attempt after attempt
+  auto opts = as_owner(owner_, log);
+  opts.death_signal = SIGQUIT; // immediate shutdown, which removes its shared memory
+  postmaster_ = std::make_unique<child_process>(
+      std::vector<std::string>{pg_bin + "/postgres", "-D", dir_ + "/data", "-p",
+                               std::to_string(port_), "-k", dir_ + "/sock", "-c",
+                               "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
+                               "synchronous_commit=off", "-c", "full_page_writes=off"},
+      std::move(opts));
+  bool ended = wait_until(60s, [&] { return accepting() || !postmaster_->running(); });
+  if (ended && accepting())
+    return true;
+  postmaster_.reset();
+  if (ended && read_file(log).find("Address already in use", earlier) != std::string::npos)
+    return false;
+  throw std::runtime_error("pg_server: start on port " + std::to_string(port_) + " failed, see "
+                           + log);
+}
+
+/// Our postmaster says it accepts connections: postmaster.pid names its
+/// process and, on its eighth line, "ready".
+bool pg_server::accepting() const {
+  std::istringstream lines{read_file(dir_ + "/data/postmaster.pid")};
+  std::string line;
+  std::vector<std::string> fields;
+  while (std::getline(lines, line))
+    fields.push_back(line);
+  return fields.size() >= 8 && fields[0] == std::to_string(postmaster_->pid())
+         && fields[7].starts_with("ready");
+}
+
 void pg_server::stop() {
-  if (!running_)
+  if (!postmaster_)
     return;
-  shell(run_as_owner(std::string(pg_bin) + "/pg_ctl -D " + dir_
-                     + "/data -m immediate -w stop >/dev/null 2>&1"));
-  running_ = false;
+  // Immediate shutdown: the backends are told to quit, shared memory goes.
+  postmaster_->signal(SIGQUIT);
+  postmaster_->wait_for(30s);
+  postmaster_.reset(); // SIGKILL to the group if it did not end
 }
 
 std::string pg_server::create_database(const std::string& name) {
-  if (shell(run_as_owner(std::string(pg_bin) + "/createdb -h 127.0.0.1 -p " + std::to_string(port_)
-                         + " -U postgres " + name))
-      != 0)
-    throw std::runtime_error("pg_server: createdb " + name + " failed");
+  if (!run_tool({pg_bin + "/createdb", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U",
+                 "postgres", name},
+                dir_ + "/createdb.log", owner_))
+    throw std::runtime_error("pg_server: createdb " + name + " failed, see " + dir_
+                             + "/createdb.log");
   return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + name;
 }
 

@@ -29,7 +29,8 @@ public:
   explicit bearer_authenticator(bearer_options opts)
       : jwt_(std::move(opts.jwt)),
         cache_(opts.cache_ttl, opts.negative_cache_ttl, opts.cache_capacity),
-        principal_ttl_(opts.principal_ttl), tenant_(std::move(opts.tenant)) {
+        cache_clock_(std::move(opts.cache_clock)), principal_ttl_(opts.principal_ttl),
+        tenant_(std::move(opts.tenant)) {
     if (!opts.api_keys.database_url.empty())
       lookup_ = std::make_unique<api_key_lookup>(std::move(opts.api_keys));
   }
@@ -55,7 +56,7 @@ private:
       return done(invalid_token("malformed API key"));
     if (!lookup_)
       return done(invalid_token("API keys are not accepted here; use a JWT"));
-    if (auto known = cache_.find(key->key_id, api_key_cache::clock::now()))
+    if (auto known = cache_.find(key->key_id, cache_clock_()))
       return done(check_identity_headers(c, judge(*known, key->secret)));
 
     auto w = std::make_shared<waiting_request>();
@@ -77,7 +78,7 @@ private:
     known_api_key known;
     if (row->has_value())
       known = std::make_shared<const storage::api_key_record>(**row);
-    cache_.put(w.key_id, known, api_key_cache::clock::now());
+    cache_.put(w.key_id, known, cache_clock_());
     auto verdict = judge(known, w.secret);
     if (std::holds_alternative<troupe::v1::Principal>(verdict))
       lookup_->touch(w.key_id);
@@ -99,6 +100,7 @@ private:
 
   std::optional<jwt_verifier> jwt_;
   api_key_cache cache_;
+  std::function<api_key_cache::clock::time_point()> cache_clock_;
   std::chrono::milliseconds principal_ttl_;
   std::string tenant_;
   // Last: its destructor stops the thread that calls on_fetched.
@@ -111,6 +113,8 @@ caf::error check(const bearer_options& o) {
     return invalid("nothing to authenticate with: configure a JWT key or the API key database");
   if (o.cache_ttl.count() < 0 || o.negative_cache_ttl.count() < 0)
     return invalid("API key cache TTLs must not be negative");
+  if (!o.cache_clock)
+    return invalid("the API key cache needs a clock");
   if (o.cache_capacity == 0 || o.api_keys.max_waiting == 0)
     return invalid("the API key cache and lookup queue must hold at least one entry");
   if (o.principal_ttl.count() <= 0)

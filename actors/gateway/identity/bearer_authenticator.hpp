@@ -14,6 +14,7 @@
 #include <caf/expected.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 
 #include "actors/gateway/authenticator.hpp"
@@ -34,6 +35,9 @@ struct bearer_options {
   /// How long "no such key" is believed.
   std::chrono::milliseconds negative_cache_ttl{5'000};
   size_t cache_capacity = 10'000;
+  /// The clock the cache TTLs are measured on; tests step it by hand.
+  std::function<std::chrono::steady_clock::time_point()> cache_clock =
+      std::chrono::steady_clock::now;
   /// Lifetime of the principal stamped for an API key.
   std::chrono::milliseconds principal_ttl{default_principal_ttl};
   /// Single-tenant pinning: an API key stored for another tenant is refused

@@ -32,7 +32,8 @@ struct fixture {
 
 } // namespace
 
-TEST_CASE_METHOD(fixture, "a provider is stored with its key sealed, never in plaintext") {
+TEST_CASE_METHOD(fixture, "a provider is stored with its key sealed, never in plaintext",
+                 "[registry][integration]") {
   auto p = provider("openai", "https://api.openai.com/v1", {"gpt-4o", "gpt-4o-mini"},
                     "sk-plaintext-secret");
   auto row = stored(p);
@@ -57,7 +58,8 @@ TEST_CASE_METHOD(fixture, "a provider is stored with its key sealed, never in pl
   CHECK((*all)[0].api_key_sealed == p.api_key_sealed);
 }
 
-TEST_CASE_METHOD(fixture, "providers come back by name with odd model ids intact") {
+TEST_CASE_METHOD(fixture, "providers come back by name with odd model ids intact",
+                 "[registry][integration]") {
   stored(provider("zeta", "http://127.0.0.1:8080", {}));
   stored(provider("alpha", "https://api.together.xyz/v1",
                   {"meta-llama/Llama-3-8b", "x\"y", "{braces}", "back\\slash"}));
@@ -72,7 +74,8 @@ TEST_CASE_METHOD(fixture, "providers come back by name with odd model ids intact
   CHECK((*all)[1].models.empty());
 }
 
-TEST_CASE_METHOD(fixture, "adding a provider again keeps its key only while the URL is the same") {
+TEST_CASE_METHOD(fixture, "adding a provider again keeps its key only while the URL is the same",
+                 "[registry][integration]") {
   stored(provider("openai", "https://api.openai.com/v1", {"gpt-4o"}, "sk-1"));
   auto same_url = stored(provider("openai", "https://api.openai.com/v1", {"gpt-4o", "o1"}));
   CHECK(same_url.has_key());
@@ -88,7 +91,8 @@ TEST_CASE_METHOD(fixture, "adding a provider again keeps its key only while the 
   CHECK(moved.created_unix_ms == new_key.created_unix_ms);
 }
 
-TEST_CASE_METHOD(fixture, "invalid provider input is refused before it reaches the table") {
+TEST_CASE_METHOD(fixture, "invalid provider input is refused before it reaches the table",
+                 "[registry][integration]") {
   for (auto bad : {provider("Open AI", "https://x", {}), provider("", "https://x", {}),
                    provider(std::string(65, 'a'), "https://x", {}),
                    provider("ok", "", {}), provider("ok", "https://x", {"has space"}),
@@ -101,7 +105,8 @@ TEST_CASE_METHOD(fixture, "invalid provider input is refused before it reaches t
   CHECK_FALSE(conn.broken());
 }
 
-TEST_CASE_METHOD(fixture, "removing a provider names the roles left pointing at nothing") {
+TEST_CASE_METHOD(fixture, "removing a provider names the roles left pointing at nothing",
+                 "[registry][integration]") {
   stored(provider("openai", "https://api.openai.com/v1", {"gpt-4o", "shared"}, "sk"));
   stored(provider("mistral", "https://api.mistral.ai/v1", {"shared"}, "mk"));
   stored(provider("open_ai", "https://example.com/v1", {}));
@@ -123,7 +128,8 @@ TEST_CASE_METHOD(fixture, "removing a provider names the roles left pointing at 
   CHECK(again->dangling_roles.empty());
 }
 
-TEST_CASE_METHOD(fixture, "roles are set, replaced, listed and removed") {
+TEST_CASE_METHOD(fixture, "roles are set, replaced, listed and removed",
+                 "[registry][integration]") {
   REQUIRE_FALSE(set_role(conn, "title", "gpt-4o-mini"));
   REQUIRE_FALSE(set_role(conn, "default", "openai/gpt-4o"));
   REQUIRE_FALSE(set_role(conn, "title", "openai/gpt-4o-mini"));
@@ -148,7 +154,8 @@ TEST_CASE_METHOD(fixture, "roles are set, replaced, listed and removed") {
   CHECK(is(set_role(conn, "ok", "two words"), errc::query_failed));
 }
 
-TEST_CASE_METHOD(fixture, "the registry snapshot holds providers and roles together") {
+TEST_CASE_METHOD(fixture, "the registry snapshot holds providers and roles together",
+                 "[registry][integration]") {
   stored(provider("openai", "https://api.openai.com/v1", {"gpt-4o"}, "sk"));
   REQUIRE_FALSE(set_role(conn, "default", "gpt-4o"));
   auto reg = load_registry(conn);
@@ -159,7 +166,7 @@ TEST_CASE_METHOD(fixture, "the registry snapshot holds providers and roles toget
   CHECK(reg->roles[0].model == "gpt-4o");
 }
 
-TEST_CASE("the store reports a database without the registry tables") {
+TEST_CASE("the store reports a database without the registry tables", "[registry][integration]") {
   auto url = troupe::test::shared_pg_server().create_database("registry_unmigrated");
   auto conn = connection::open(url, 2s);
   REQUIRE(conn);

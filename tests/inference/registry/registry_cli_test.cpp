@@ -47,7 +47,8 @@ struct cli {
 
 } // namespace
 
-TEST_CASE_METHOD(cli, "provider add seals the key from a file under a new master key") {
+TEST_CASE_METHOD(cli, "provider add seals the key from a file under a new master key",
+                 "[registry][integration]") {
   auto added = add_openai();
   INFO(added.output);
   REQUIRE(added.code == 0);
@@ -67,7 +68,8 @@ TEST_CASE_METHOD(cli, "provider add seals the key from a file under a new master
   CHECK(*opened == secret); // the trailing newline of the file is not part of the key
 }
 
-TEST_CASE_METHOD(cli, "provider list shows providers and whether a key is set, never the key") {
+TEST_CASE_METHOD(cli, "provider list shows providers and whether a key is set, never the key",
+                 "[registry][integration]") {
   REQUIRE(add_openai().code == 0);
   REQUIRE(run({"provider", "add", "local", "--base-url", "http://127.0.0.1:8080/v1"}).code == 0);
   auto list = run({"provider", "list"});
@@ -81,7 +83,7 @@ TEST_CASE_METHOD(cli, "provider list shows providers and whether a key is set, n
   CHECK_THAT(list.output, !Catch::Contains(raw_sealed_key(url, "openai")));
 }
 
-TEST_CASE_METHOD(cli, "provider add reads the key from a variable") {
+TEST_CASE_METHOD(cli, "provider add reads the key from a variable", "[registry][integration]") {
   auto added = run({"provider", "add", "mistral", "--base-url", "https://api.mistral.ai/v1",
                     "--api-key-env", "MY_MISTRAL_KEY", "--master-key", master_key()},
                    {std::string{"MY_MISTRAL_KEY="} + secret});
@@ -97,7 +99,8 @@ TEST_CASE_METHOD(cli, "provider add reads the key from a variable") {
   CHECK_THAT(unset.output, Catch::Contains("NOT_SET_ANYWHERE_42"));
 }
 
-TEST_CASE_METHOD(cli, "provider add refuses bad input with a clear message and stores nothing") {
+TEST_CASE_METHOD(cli, "provider add refuses bad input with a clear message and stores nothing",
+                 "[registry][integration]") {
   write_file(dir / "spaced.key", "sk one two\n");
   struct refusal {
     std::vector<std::string> args; // after "provider add"
@@ -130,13 +133,15 @@ TEST_CASE_METHOD(cli, "provider add refuses bad input with a clear message and s
   CHECK_THAT(list.output, Catch::Contains("no providers"));
 }
 
-TEST_CASE_METHOD(cli, "a provider added without a key off this machine draws a warning") {
+TEST_CASE_METHOD(cli, "a provider added without a key off this machine draws a warning",
+                 "[registry][integration]") {
   auto added = run({"provider", "add", "remote", "--base-url", "https://llm.example.com/v1"});
   CHECK(added.code == 0);
   CHECK_THAT(added.output, Catch::Contains("provider_key_missing"));
 }
 
-TEST_CASE_METHOD(cli, "provider remove deletes the row and names roles left dangling") {
+TEST_CASE_METHOD(cli, "provider remove deletes the row and names roles left dangling",
+                 "[registry][integration]") {
   REQUIRE(add_openai().code == 0);
   REQUIRE(run({"role", "set", "title", "openai/gpt-4o-mini"}).code == 0);
   auto removed = run({"provider", "remove", "openai"});
@@ -150,7 +155,8 @@ TEST_CASE_METHOD(cli, "provider remove deletes the row and names roles left dang
   CHECK_THAT(again.output, Catch::Contains("no provider named 'openai'"));
 }
 
-TEST_CASE_METHOD(cli, "roles are set, listed and removed from the command line") {
+TEST_CASE_METHOD(cli, "roles are set, listed and removed from the command line",
+                 "[registry][integration]") {
   auto set = run({"role", "set", "title", "openai/gpt-4o-mini"});
   INFO(set.output);
   REQUIRE(set.code == 0);
@@ -168,7 +174,8 @@ TEST_CASE_METHOD(cli, "roles are set, listed and removed from the command line")
   CHECK_THAT(missing.output, Catch::Contains("no role named 'title'"));
 }
 
-TEST_CASE_METHOD(cli, "the registry commands fail clearly without a reachable database") {
+TEST_CASE_METHOD(cli, "the registry commands fail clearly without a reachable database",
+                 "[registry][integration]") {
   url = "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2";
   auto list = run({"provider", "list"});
   CHECK(list.code == 1);
