@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
       return 1;
     try {
       auto rtt = bench::raw_nats_rtt(self_exe(), nats->url());
-      if (!bench::run_streaming(streaming, node->gateway_port(), *sessions, provider->port(), rtt))
+      if (!bench::run_streaming(streaming, node->gateway_port(), *sessions, *provider, rtt))
         return 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "streaming run: %s\n", e.what());

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 
 #include "bench/raw_nats.hpp"
 #include "bench/sse_client.hpp"
+#include "bench/sse_provider.hpp"
 #include "tests/nodes/node_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -33,9 +35,8 @@ quantiles of(std::vector<double> v) {
 }
 
 std::string stream_request(const std::string& model, const std::string& session_id) {
-  nlohmann::json body{{"model", model},
-                      {"messages", {{{"role", "user"}, {"content", "ping"}}}},
-                      {"stream", true}};
+  nlohmann::json body{
+      {"model", model}, {"messages", {{{"role", "user"}, {"content", "ping"}}}}, {"stream", true}};
   auto text = body.dump();
   std::string session = session_id.empty() ? "" : "X-Session-ID: " + session_id + "\r\n";
   return "POST /v1/chat/completions HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer bench\r\n"
@@ -43,16 +44,41 @@ std::string stream_request(const std::string& model, const std::string& session_
          + std::to_string(text.size()) + "\r\n\r\n" + text;
 }
 
+/// A time to first token cut where the provider has read the request.
+struct ttft_legs {
+  quantiles to_provider, first_token_back;
+};
+
 struct path_figures {
   quantiles ttft, gap;
   size_t streams = 0, failures = 0;
+  std::optional<ttft_legs> legs;
 };
 
+/// Only one client's streams pair with the provider's requests one to one.
+std::optional<ttft_legs>
+legs_of(const stream_samples& s,
+        const std::vector<std::chrono::steady_clock::time_point>& arrived) {
+  if (arrived.size() != s.sent.size())
+    return std::nullopt;
+  std::vector<double> there, back;
+  for (size_t i = 0; i < arrived.size(); ++i) {
+    there.push_back(std::chrono::duration<double, std::micro>(arrived[i] - s.sent[i]).count());
+    back.push_back(s.ttft_us[i] - there.back());
+  }
+  return ttft_legs{of(there), of(back)};
+}
+
 path_figures measure(uint16_t port, const std::vector<std::string>& requests, size_t clients,
-                     const stream_config& cfg) {
+                     const stream_config& cfg, sse_provider& provider) {
   run_streams(port, requests, clients, unmeasured_streams, cfg.tokens);
+  provider.take_request_times();
   auto s = run_streams(port, requests, clients, cfg.streams, cfg.tokens);
-  return {of(s.ttft_us), of(s.gap_us), s.ttft_us.size(), s.failures};
+  auto arrived = provider.take_request_times();
+  path_figures f{of(s.ttft_us), of(s.gap_us), s.ttft_us.size(), s.failures, std::nullopt};
+  if (clients == 1)
+    f.legs = legs_of(s, arrived);
+  return f;
 }
 
 void print_quantiles(size_t clients, const char* name, quantiles ttft, quantiles gap,
@@ -64,6 +90,11 @@ void print_quantiles(size_t clients, const char* name, quantiles ttft, quantiles
 void print_path(size_t clients, const char* name, const path_figures& f) {
   print_quantiles(clients, name, f.ttft, f.gap);
   std::printf(" %8zu %5zu\n", f.streams, f.failures);
+  if (f.legs)
+    std::printf("%-7zu   TTFT = request reaches the provider (p50 %.1f, p99 %.1f) + first token "
+                "back (p50 %.1f, p99 %.1f)\n",
+                clients, f.legs->to_provider.p50, f.legs->to_provider.p99,
+                f.legs->first_token_back.p50, f.legs->first_token_back.p99);
 }
 
 } // namespace
@@ -103,7 +134,7 @@ rtt_figure raw_nats_rtt(const std::string& self_exe, const std::string& nats_url
 }
 
 bool run_streaming(const stream_config& cfg, uint16_t gateway_port,
-                   const std::vector<std::string>& session_ids, uint16_t provider_port,
+                   const std::vector<std::string>& session_ids, sse_provider& provider,
                    const rtt_figure& rtt) {
   std::vector<std::string> through, direct{stream_request(bench_model, "")};
   for (const auto& id : session_ids)
@@ -125,8 +156,8 @@ bool run_streaming(const stream_config& cfg, uint16_t gateway_port,
               "gap p50", "gap p99", "streams", "fail");
   bool ok = true;
   for (auto n : cfg.clients) {
-    auto d = measure(provider_port, direct, n, cfg);
-    auto t = measure(gateway_port, through, n, cfg);
+    auto d = measure(provider.port(), direct, n, cfg, provider);
+    auto t = measure(gateway_port, through, n, cfg, provider);
     print_path(n, "straight from the provider", d);
     print_path(n, "through troupe", t);
     // Differences of the two paths' quantiles: the streams are not paired.

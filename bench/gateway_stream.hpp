@@ -11,10 +11,12 @@
 
 namespace troupe::bench {
 
+class sse_provider;
+
 struct stream_config {
   size_t tokens = 32;
   double gap_ms = 2;
-  size_t streams = 200;         ///< measured streams per client, one after the other
+  size_t streams = 200; ///< measured streams per client, one after the other
   std::vector<size_t> clients{1};
 };
 
@@ -41,10 +43,12 @@ struct rtt_figure {
 rtt_figure raw_nats_rtt(const std::string& self_exe, const std::string& nats_url);
 
 /// Runs and prints the streaming table. `session_ids[i]`: client i's
-/// session on the node (a chat client keeps one). Returns false when a
-/// path answered no stream at all.
+/// session on the node (a chat client keeps one); `provider` serves the
+/// node's streams and the direct ones. With one client, each path's time to
+/// first token is also split at the moment the provider has the request.
+/// Returns false when a path answered no stream at all.
 bool run_streaming(const stream_config& cfg, uint16_t gateway_port,
-                   const std::vector<std::string>& session_ids, uint16_t provider_port,
+                   const std::vector<std::string>& session_ids, sse_provider& provider,
                    const rtt_figure& rtt);
 
 } // namespace troupe::bench

@@ -56,12 +56,13 @@ net::awaitable<void> client(uint16_t port, const std::string& request, size_t st
   beast::flat_buffer buffer;
   std::vector<clock::time_point> arrivals;
   for (size_t i = 0; i < streams && !ec; ++i) {
-    http::response_parser<http::empty_body> parser;
     std::string pending; // body bytes not yet cut into events
-    parser.on_chunk_body([&](uint64_t, beast::string_view body, beast::error_code&) {
+    auto take_body = [&](uint64_t, beast::string_view body, beast::error_code&) {
       pending.append(body.data(), body.size());
       return body.size();
-    });
+    };
+    http::response_parser<http::empty_body> parser;
+    parser.on_chunk_body(take_body); // kept by reference: declared before the parser
     arrivals.clear();
     auto sent = clock::now();
     co_await net::async_write(*stream, net::buffer(request),
@@ -80,6 +81,7 @@ net::awaitable<void> client(uint16_t port, const std::string& request, size_t st
       ++mine.failures;
       break;
     }
+    mine.sent.push_back(sent);
     mine.ttft_us.push_back(us_between(sent, arrivals.front()));
     for (size_t t = 1; t < arrivals.size(); ++t)
       mine.gap_us.push_back(us_between(arrivals[t - 1], arrivals[t]));
@@ -92,13 +94,14 @@ net::awaitable<void> client(uint16_t port, const std::string& request, size_t st
   auto& all = out.samples;
   all.ttft_us.insert(all.ttft_us.end(), mine.ttft_us.begin(), mine.ttft_us.end());
   all.gap_us.insert(all.gap_us.end(), mine.gap_us.begin(), mine.gap_us.end());
+  all.sent.insert(all.sent.end(), mine.sent.begin(), mine.sent.end());
   all.failures += mine.failures;
 }
 
 } // namespace
 
-stream_samples run_streams(uint16_t port, const std::vector<std::string>& requests,
-                           size_t clients, size_t streams, size_t tokens) {
+stream_samples run_streams(uint16_t port, const std::vector<std::string>& requests, size_t clients,
+                           size_t streams, size_t tokens) {
   // One thread: every client spends its time waiting for the next token.
   net::io_context ioc{1};
   tally out;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -12,7 +13,9 @@ namespace troupe::bench {
 
 namespace {
 
-std::string event(const nlohmann::json& j) { return "data: " + j.dump() + "\n\n"; }
+std::string event(const nlohmann::json& j) {
+  return "data: " + j.dump() + "\n\n";
+}
 
 nlohmann::json chunk(nlohmann::json choices) {
   return {{"id", "chatcmpl-bench"},
@@ -35,9 +38,10 @@ std::vector<std::string> token_events(size_t tokens) {
 
 std::string tail_events(size_t tokens) {
   auto usage = chunk(nlohmann::json::array());
-  usage["usage"] = {{"prompt_tokens", 1}, {"completion_tokens", tokens},
-                    {"total_tokens", tokens + 1}};
-  return event(chunk({{{"index", 0}, {"delta", nlohmann::json::object()}, {"finish_reason", "stop"}}}))
+  usage["usage"] = {
+      {"prompt_tokens", 1}, {"completion_tokens", tokens}, {"total_tokens", tokens + 1}};
+  return event(chunk(
+             {{{"index", 0}, {"delta", nlohmann::json::object()}, {"finish_reason", "stop"}}}))
          + event(usage) + "data: [DONE]\n\n";
 }
 
@@ -47,6 +51,8 @@ struct sse_provider::impl {
   std::vector<std::string> tokens;
   std::string tail;
   std::chrono::microseconds gap;
+  std::mutex mutex;
+  std::vector<std::chrono::steady_clock::time_point> request_times;
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc, {net::ip::make_address("127.0.0.1"), 0}};
   std::thread thread;
@@ -93,6 +99,10 @@ struct sse_provider::impl {
         break;
       const auto& req = parser.get();
       if (req.method() == http::verb::post && req.target() == "/v1/chat/completions") {
+        {
+          std::lock_guard lock{mutex};
+          request_times.push_back(std::chrono::steady_clock::now());
+        }
         if (!co_await stream(s, req.version(), req.keep_alive()) || !req.keep_alive())
           break;
         continue;
@@ -142,6 +152,11 @@ sse_provider::~sse_provider() {
 
 uint16_t sse_provider::port() const {
   return impl_->acceptor.local_endpoint().port();
+}
+
+std::vector<std::chrono::steady_clock::time_point> sse_provider::take_request_times() {
+  std::lock_guard lock{impl_->mutex};
+  return std::exchange(impl_->request_times, {});
 }
 
 std::string sse_provider::base_url() const {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace troupe::bench {
 
@@ -24,6 +25,10 @@ public:
   uint16_t port() const;
   /// "http://127.0.0.1:<port>/v1"
   std::string base_url() const;
+
+  /// When each completion request since the last call was read whole, in
+  /// order: with one client streaming at a time, stream i's request.
+  std::vector<std::chrono::steady_clock::time_point> take_request_times();
 
   struct impl;
 
