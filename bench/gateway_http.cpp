@@ -6,22 +6,30 @@
 // once (adds body parsing and the turn's cross-thread hand-off).
 // Then full turns through a real node (every role, the troupe-dev model, its
 // own nats-server and PostgreSQL): each client on a session of its own, and
-// each request on a new session.
+// each request on a new session. Then streams (bench/gateway_stream.hpp):
+// OpenAI chat-completion streams through the node from a fake provider and
+// straight from it, Troupe's added latency in raw nats.c round trips.
 //
 //   gateway_http [--seconds S] [--connections 1,16,64] [--server-threads N]
-//                [--client-threads N] [--no-full-turn]
+//                [--client-threads N] [--no-full-turn] [--no-stream]
+//                [--stream-tokens N] [--stream-gap-ms MS] [--streams K]
+//                [--stream-clients 1,16]
 // Prints requests/s, p50 and p99 per point and connection count, and each
-// point's ratio to the baseline.
+// point's ratio to the baseline; time to first token and inter-token gaps.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <unistd.h>
 
 #include "actors/gateway/http/gateway_server.hpp"
 #include "actors/gateway/identity/dev_authenticator.hpp"
 #include "bench/beast_baseline.hpp"
+#include "bench/gateway_stream.hpp"
 #include "bench/http_load.hpp"
+#include "bench/raw_nats.hpp"
+#include "bench/sse_provider.hpp"
 #include "common/logging.hpp"
 #include "tests/nodes/node_fixture.hpp"
 #include "tests/support/http_client.hpp"
@@ -95,7 +103,7 @@ std::string post_request(const std::string& path, const std::string& body) {
 
 /// `count` sessions opened on the node, as one POST /v1/chat each on its own.
 std::optional<std::vector<std::string>> open_sessions(const test::node_process& node, size_t count) {
-  std::vector<std::string> requests;
+  std::vector<std::string> ids;
   for (size_t i = 0; i < count; ++i) {
     test::http_request req;
     req.method = "POST";
@@ -108,9 +116,16 @@ std::optional<std::vector<std::string>> open_sessions(const test::node_process& 
       std::fprintf(stderr, "opening a session: %ld %s\n", res.status, res.body.c_str());
       return std::nullopt;
     }
-    nlohmann::json turn{{"message", "ping"}, {"session_id", body["session_id"]}};
-    requests.push_back(post_request("/v1/chat", turn.dump()));
+    ids.push_back(body["session_id"]);
   }
+  return ids;
+}
+
+std::vector<std::string> chat_requests(const std::vector<std::string>& session_ids) {
+  std::vector<std::string> requests;
+  for (const auto& id : session_ids)
+    requests.push_back(
+        post_request("/v1/chat", nlohmann::json{{"message", "ping"}, {"session_id", id}}.dump()));
   return requests;
 }
 
@@ -122,6 +137,12 @@ std::vector<size_t> parse_counts(const std::string& list) {
   return out;
 }
 
+std::string self_exe() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return std::string(buf, n > 0 ? n : 0);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -131,13 +152,27 @@ int main(int argc, char** argv) {
   size_t server_threads = 2;
   size_t client_threads = 1;
   bool full_turn = true;
+  bool stream = true;
+  bench::stream_config streaming;
+  std::string stream_clients = "1";
+  std::string raw_echo_url;
   app.add_flag("!--no-full-turn", full_turn,
                "Skip the full turn (a real node with nats-server and PostgreSQL)");
+  app.add_flag("!--no-stream", stream, "Skip the streaming run (a real node and a fake provider)");
+  app.add_option("--stream-tokens", streaming.tokens, "Tokens per stream");
+  app.add_option("--stream-gap-ms", streaming.gap_ms, "The provider's gap between tokens (ms)");
+  app.add_option("--streams", streaming.streams, "Measured streams per client, one after the other");
+  app.add_option("--stream-clients", stream_clients, "Streaming clients, comma-separated");
+  app.add_option("--raw-echo", raw_echo_url, "Internal: serve the raw nats.c echo at this URL")
+      ->group("");
   app.add_option("--seconds", seconds, "Measured seconds per point and connection count");
   app.add_option("--connections", connections, "Keep-alive client connections, comma-separated");
   app.add_option("--server-threads", server_threads, "I/O threads of each server");
   app.add_option("--client-threads", client_threads, "Client I/O threads");
   CLI11_PARSE(app, argc, argv);
+  if (!raw_echo_url.empty())
+    return bench::run_raw_echo(raw_echo_url);
+  streaming.clients = parse_counts(stream_clients);
   log::configure("error", log::format::text); // the dev authenticator's warning is expected
 
   auto auth = gateway::identity::make_dev_authenticator({});
@@ -178,22 +213,34 @@ int main(int argc, char** argv) {
   // client chats on a session of its own; a turn is inference, the commit of
   // both messages and the reply. "New session" adds activation (directory
   // claim, session row) to every request.
+  // The streaming run's provider is registered before the node starts.
   std::unique_ptr<test::nats_server> nats;
   std::unique_ptr<test::pg_server> pg;
+  std::unique_ptr<bench::sse_provider> provider;
   std::unique_ptr<test::node_process> node;
-  if (full_turn) {
+  if (full_turn || stream) {
     nats = std::make_unique<test::nats_server>();
     pg = std::make_unique<test::pg_server>();
-    node = std::make_unique<test::node_process>(
-        test::node_options{"bench", {}, nats->url(), pg->create_database("bench")});
+    auto db = pg->create_database("bench");
+    if (stream) {
+      provider = std::make_unique<bench::sse_provider>(
+          streaming.tokens,
+          std::chrono::microseconds{static_cast<int64_t>(streaming.gap_ms * 1000)});
+      if (!bench::register_provider(db, provider->base_url()))
+        return 1;
+    }
+    node = std::make_unique<test::node_process>(test::node_options{"bench", {}, nats->url(), db});
     if (!node->wait_ready()) {
       std::fprintf(stderr, "the node did not become ready:\n%s\n", node->log().c_str());
       return 1;
     }
+  }
+  if (full_turn) {
     auto sessions = open_sessions(*node, std::ranges::max(parse_counts(connections)));
     if (!sessions)
       return 1;
-    points.push_back({"full turn, a session per client", node->gateway_port(), *sessions});
+    points.push_back(
+        {"full turn, a session per client", node->gateway_port(), chat_requests(*sessions)});
     points.push_back({"full turn, a new session each", node->gateway_port(),
                       {post_request("/v1/chat", R"({"message":"ping"})")}});
   }
@@ -219,5 +266,18 @@ int main(int argc, char** argv) {
     }
   }
   (*gw)->stop();
+  if (stream) {
+    auto sessions = open_sessions(*node, std::ranges::max(streaming.clients));
+    if (!sessions)
+      return 1;
+    try {
+      auto rtt = bench::raw_nats_rtt(self_exe(), nats->url());
+      if (!bench::run_streaming(streaming, node->gateway_port(), *sessions, *provider, rtt))
+        return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "streaming run: %s\n", e.what());
+      return 1;
+    }
+  }
   return 0;
 }
