@@ -11,7 +11,7 @@
 #include "bus/envelope_codec.hpp"
 #include "bus/inbound.hpp"
 #include "bus/ping.hpp"
-#include "bus/publisher.hpp"
+#include "bus/dispatch.hpp"
 #include "common/logging.hpp"
 #include "storage/provider_store.hpp"
 #include "troupe/v1/chat.pb.h"
@@ -47,32 +47,33 @@ void reply_error(const bus::inbound& in, const caf::error& err) {
     (void) in.reply->send(bus::error_reply(in.env, inference_error(err)));
 }
 
-/// Runs one generation and answers it; on whichever thread calls it.
+/// Runs one generation and answers it; on whichever thread calls it. The
+/// deltas and the result leave from this one thread through one replier,
+/// so they reach the caller in order.
 void generate_and_reply(model_backend& backend, const resolved_model& target,
                         const troupe::v1::GenerateRequest& req, bus::inbound& in,
-                        const bus::transport_ptr& one_way, const std::atomic<bool>* cancel) {
-  std::optional<bus::publisher> out;
+                        const std::atomic<bool>* cancel) {
   uint32_t seq = 0;
   delta_fn on_delta;
-  if (!req.stream_subject().empty()) {
-    out.emplace(one_way);
+  if (req.stream() && in.reply->expected())
     on_delta = [&](std::string_view delta) {
       troupe::v1::GenerateChunk chunk;
       chunk.set_turn_id(req.turn_id());
-      chunk.set_seq(seq);
+      chunk.set_seq(seq++);
       chunk.set_delta(std::string{delta});
-      auto env = bus::make_envelope(chunk);
-      if (!out->publish(req.stream_subject(), env))
-        ++seq;
+      (void) in.reply->send_partial(bus::make_reply(in.env, chunk));
     };
-  }
   auto result = backend.generate(req, target.model, on_delta, cancel);
   if (!result)
     return reply_error(in, result.error());
   result->set_provider(target.provider);
-  result->set_chunks(seq);
-  if (in.reply->expected())
-    (void) in.reply->send(bus::make_reply(in.env, *result));
+  if (!in.reply->expected())
+    return;
+  auto err = in.reply->send(bus::make_reply(in.env, *result));
+  if (bus::is(err, bus::errc::oversize))
+    reply_error(in, make_error(errc::result_too_large,
+                               "the model's answer takes " + std::to_string(result->ByteSizeLong())
+                                 + " bytes, more than a bus envelope carries"));
 }
 
 struct service_state {
@@ -85,7 +86,11 @@ struct service_state {
   static inline const char* name = "inference";
 };
 
-using self_ptr = caf::stateful_actor<service_state>*;
+using service_impl = inference_actor::extend<
+  caf::reacts_to<loaded_atom, registry_ptr>, caf::reacts_to<refresh_atom>,
+  caf::reacts_to<finished_atom, std::string, std::shared_ptr<std::atomic<bool>>>>;
+
+using self_ptr = service_impl::stateful_pointer<service_state>;
 
 void refresh(self_ptr self) {
   auto me = caf::actor_cast<caf::actor>(self);
@@ -103,12 +108,28 @@ void refresh(self_ptr self) {
   self->delayed_send(self, self->state.env->settings.registry_refresh, refresh_atom::value);
 }
 
-void on_generate(self_ptr self, bus::inbound& in) {
+/// Work is done on someone's behalf: the bridge verified the principal if
+/// one came; here it must have come.
+bool has_principal(const bus::inbound& in) {
+  if (in.principal)
+    return true;
+  reply_error(in, bus::make_error(bus::errc::principal_missing,
+                                  "svc.inference needs a signed principal"));
+  return false;
+}
+
+/// Whose generation a turn is: a cancel must come from the same principal.
+std::string running_key(const troupe::v1::Principal& who, const std::string& turn_id) {
+  return who.tenant() + '\n' + who.user() + '\n' + turn_id;
+}
+
+void on_generate(self_ptr self, bus::in<troupe::v1::GenerateRequest>& typed) {
   auto& st = self->state;
-  auto req = bus::payload_of<troupe::v1::GenerateRequest>(in);
-  if (!req)
-    return reply_error(in, req.error());
-  const auto& request = **req;
+  if (!has_principal(typed.raw))
+    return;
+  auto req = typed.shared();
+  auto in = std::move(typed.raw);
+  const auto& request = *req;
   if (request.messages_size() == 0)
     return reply_error(in, make_error(errc::invalid_request, "a generation needs messages"));
   auto what = request.model().empty() ? std::string{"default"} : request.model();
@@ -116,12 +137,12 @@ void on_generate(self_ptr self, bus::inbound& in) {
   if (!target)
     return reply_error(in, target.error());
   if (target->builtin())
-    return generate_and_reply(st.dev, *target, request, in, st.env->one_way, nullptr);
+    return generate_and_reply(st.dev, *target, request, in, nullptr);
   if (st.in_flight >= st.env->max_in_flight)
     return reply_error(in, make_error(errc::backend_unavailable,
                                       "too many generations in flight on this node"));
   ++st.in_flight;
-  auto key = in.env.tenant() + "/" + request.turn_id();
+  auto key = running_key(*in.principal, request.turn_id());
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   if (!request.turn_id().empty())
     st.running[key] = cancel;
@@ -137,10 +158,10 @@ void on_generate(self_ptr self, bus::inbound& in) {
   // A worker of its own: the provider call blocks for as long as the model
   // takes, and must never hold a scheduler thread.
   self->spawn<caf::detached>([me, opts = std::move(opts), target = std::move(*target),
-                              req = std::move(*req), in = std::move(in), one_way = st.env->one_way,
+                              req = std::move(req), in = std::move(in),
                               key, cancel](caf::event_based_actor* worker) mutable {
     openai_client client{std::move(opts)};
-    generate_and_reply(client, target, *req, in, one_way, cancel.get());
+    generate_and_reply(client, target, *req, in, cancel.get());
     caf::anon_send(me, finished_atom::value, key, cancel);
     worker->quit();
   });
@@ -148,12 +169,12 @@ void on_generate(self_ptr self, bus::inbound& in) {
 
 /// A CancelTurn for a generation this node runs: its provider call stops
 /// (the caller has stopped waiting; the tokens would be wasted).
-void on_cancel(self_ptr self, const bus::inbound& in) {
-  auto cancel = bus::payload_of<troupe::v1::CancelTurn>(in);
-  if (!cancel)
-    return reply_error(in, cancel.error());
-  const auto& turn_id = (*cancel)->turn_id();
-  auto it = self->state.running.find(in.env.tenant() + "/" + turn_id);
+void on_cancel(self_ptr self, const bus::in<troupe::v1::CancelTurn>& cancel) {
+  const auto& in = cancel.raw;
+  if (!has_principal(in))
+    return;
+  const auto& turn_id = cancel.msg().turn_id();
+  auto it = self->state.running.find(running_key(*in.principal, turn_id));
   troupe::v1::TurnCancelled ack;
   ack.set_turn_id(turn_id);
   if (it != self->state.running.end()) {
@@ -164,14 +185,17 @@ void on_cancel(self_ptr self, const bus::inbound& in) {
     (void) in.reply->send(bus::make_reply(in.env, ack));
 }
 
-caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridge_actor bridge) {
+service_impl::behavior_type inference_service(self_ptr self, inference_env_ptr env,
+                                              bus::bridge_actor bridge) {
   self->state.env = std::move(env);
   auto& st = self->state;
   // Generations on the queue group (one instance each); cancellations on
   // the broadcast subject (every instance, the one running the turn acts).
   for (auto [subject, queue] : {std::pair{*st.env->subjects.svc("inference"), std::string{"inference"}},
                                 std::pair{*st.env->subjects.broadcast("inference", "cancel"), std::string{}}})
-    self->request(bridge, 5s, serve_atom::value, subject, queue, caf::actor_cast<caf::actor>(self),
+    self->request(bridge, 5s, serve_atom::value, subject, queue,
+                  bus::dispatch::to<troupe::v1::Ping, troupe::v1::GenerateRequest,
+                                    troupe::v1::CancelTurn, troupe::v1::ListModels>(self),
                   false)
       .then([](bool) {},
             [self](const caf::error& err) {
@@ -181,25 +205,13 @@ caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridg
             });
   refresh(self);
   return {
-    [self](inbound_atom, bus::inbound& in) {
-      if (bus::answer_ping(in, self->state.env->node_id))
+    [self](bus::in<troupe::v1::Ping>& in) { bus::answer_ping(in.raw, self->state.env->node_id); },
+    [self](bus::in<troupe::v1::GenerateRequest>& in) { on_generate(self, in); },
+    [self](bus::in<troupe::v1::CancelTurn>& in) { on_cancel(self, in); },
+    [self](bus::in<troupe::v1::ListModels>& in) {
+      if (!has_principal(in.raw) || !in.reply().expected())
         return;
-      // Work is done on someone's behalf: the bridge verified the principal
-      // if one came; here it must have come.
-      if (!in.env.has_principal())
-        return reply_error(in, bus::make_error(bus::errc::principal_missing,
-                                               "svc.inference needs a signed principal"));
-      const auto& type = in.env.payload_type();
-      if (type == "troupe.v1.GenerateRequest")
-        return on_generate(self, in);
-      if (type == "troupe.v1.CancelTurn")
-        return on_cancel(self, in);
-      if (type == "troupe.v1.ListModels") {
-        if (in.reply->expected())
-          (void) in.reply->send(bus::make_reply(in.env, list_models(*self->state.registry)));
-        return;
-      }
-      reply_error(in, make_error(errc::invalid_request, "svc.inference does not handle " + type));
+      (void) in.reply().send(bus::make_reply(in.env(), list_models(*self->state.registry)));
     },
     [self](loaded_atom, registry_ptr& reg) { self->state.registry = std::move(reg); },
     [self](refresh_atom) { refresh(self); },
