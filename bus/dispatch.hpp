@@ -11,9 +11,11 @@
 /// does not serve is refused at the edge (unknown_type, counted and answered
 /// with a typed error), so no actor compares type names.
 ///
-/// A routed dispatch picks the target per envelope (a node's session
-/// subjects: the live session actor itself, or the host that activates it),
-/// so a message reaches its actor without a forwarding mailbox.
+/// A routed dispatch delivers each envelope itself (a node's session
+/// subjects: to the live session actor, or to the host that activates it),
+/// so a message reaches its actor without a forwarding mailbox, and the
+/// choice and the send happen together (under whatever lock the deliverer
+/// takes).
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/make_message.hpp>
@@ -21,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -50,21 +53,31 @@ struct in {
 
 class dispatch {
 public:
-  /// Picks the actor for one envelope; never returns an invalid handle.
-  using router = std::function<caf::actor(const inbound&)>;
+  /// Sends one envelope's message (made for its type) to whichever actor
+  /// serves the subject it came on.
+  using deliverer = std::function<void(std::string_view subject, caf::message msg)>;
+
+  /// Where route() says a message goes: `target`, or nowhere when the
+  /// dispatch delivered it itself (target invalid).
+  struct routed_message {
+    caf::actor target;
+    caf::message msg;
+  };
 
   /// Every envelope of the types `Ts` goes to `target` as bus::in<T>.
   template <class... Ts, class Handle>
   [[nodiscard]] static std::shared_ptr<const dispatch> to(const Handle& target) {
-    auto a = caf::actor_cast<caf::actor>(target);
-    return routed<Ts...>(a, [a](const inbound&) { return a; });
+    auto d = std::make_shared<dispatch>(caf::actor_cast<caf::actor>(target), deliverer{});
+    (d->template add<Ts>(), ...);
+    return d;
   }
 
-  /// The same, with the target chosen per envelope by `pick`; `owner` is the
-  /// actor whose end stops the service.
+  /// The same, delivered by `deliver`; `owner` is the actor whose end stops
+  /// the service.
   template <class... Ts, class Handle>
-  [[nodiscard]] static std::shared_ptr<const dispatch> routed(const Handle& owner, router pick) {
-    auto d = std::make_shared<dispatch>(caf::actor_cast<caf::actor>(owner), std::move(pick));
+  [[nodiscard]] static std::shared_ptr<const dispatch> routed(const Handle& owner,
+                                                              deliverer deliver) {
+    auto d = std::make_shared<dispatch>(caf::actor_cast<caf::actor>(owner), std::move(deliver));
     (d->template add<Ts>(), ...);
     return d;
   }
@@ -73,30 +86,32 @@ public:
   /// handlers that answer anything (control plane, placeholders).
   template <class Handle>
   [[nodiscard]] static std::shared_ptr<const dispatch> untyped(const Handle& target) {
-    auto a = caf::actor_cast<caf::actor>(target);
-    auto d = std::make_shared<dispatch>(a, [a](const inbound&) { return a; });
+    auto d = std::make_shared<dispatch>(caf::actor_cast<caf::actor>(target), deliverer{});
     d->untyped_ = true;
     return d;
   }
 
-  dispatch(caf::actor owner, router pick) : owner_(std::move(owner)), pick_(std::move(pick)) {}
+  dispatch(caf::actor owner, deliverer deliver)
+    : owner_(std::move(owner)), deliver_(std::move(deliver)) {}
 
   [[nodiscard]] const caf::actor& owner() const noexcept { return owner_; }
 
-  /// The actor and the message for `in`, or nullopt when this subject does
-  /// not take its payload type.
-  [[nodiscard]] std::optional<std::pair<caf::actor, caf::message>> route(inbound&& in) const {
-    if (untyped_) {
-      auto target = pick_(in);
-      return std::pair{std::move(target), caf::make_message(inbound_atom::value, std::move(in))};
-    }
+  /// Where the message for `in` goes (or that it went), or nullopt when this
+  /// subject does not take its payload type.
+  [[nodiscard]] std::optional<routed_message> route(inbound&& in) const {
+    if (untyped_)
+      return routed_message{owner_, caf::make_message(inbound_atom::value, std::move(in))};
     if (!in.payload)
       return std::nullopt;
     auto it = wrap_.find(in.payload->GetDescriptor());
     if (it == wrap_.end())
       return std::nullopt;
-    auto target = pick_(in);
-    return std::pair{std::move(target), it->second(std::move(in))};
+    if (!deliver_)
+      return routed_message{owner_, it->second(std::move(in))};
+    auto subject = in.subject; // the receiver reads it too (which session)
+    auto msg = it->second(std::move(in));
+    deliver_(subject, std::move(msg));
+    return routed_message{};
   }
 
 private:
@@ -107,7 +122,7 @@ private:
   }
 
   caf::actor owner_;
-  router pick_;
+  deliverer deliver_;
   bool untyped_ = false;
   std::unordered_map<const google::protobuf::Descriptor*, caf::message (*)(inbound&&)> wrap_;
 };

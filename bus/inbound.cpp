@@ -220,9 +220,10 @@ message_handler make_inbound_handler(std::shared_ptr<const dispatch> route, inbo
       auto type = env->payload_type();
       in.env = std::move(*env);
       in.payload = std::move(payload);
-      if (auto routed = route->route(std::move(in)))
-        batch->items.push_back(std::move(*routed));
-      else
+      if (auto routed = route->route(std::move(in))) {
+        if (routed->target) // else the dispatch delivered it itself
+          batch->items.emplace_back(std::move(routed->target), std::move(routed->msg));
+      } else
         reject(make_error(errc::unknown_type, "this subject does not take " + type), msg,
                *transport, *counters);
     }

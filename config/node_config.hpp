@@ -129,6 +129,11 @@ struct session_settings {
   std::chrono::seconds idle_timeout{600};
   /// How many earlier messages a turn sends to the model.
   std::uint32_t max_history_messages = 200;
+  /// Turns that may wait behind a session's running turn; one more is
+  /// refused with session_busy (HTTP 429 with Retry-After).
+  std::uint32_t max_queued_turns = 16;
+  /// The most model calls one turn makes: the bound of the tool loop.
+  std::uint32_t max_model_calls = 8;
 
   bool operator==(const session_settings&) const = default;
 };

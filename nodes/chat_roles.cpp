@@ -3,13 +3,17 @@
 #include <algorithm>
 
 #include "actors/gateway/bus_backend.hpp"
+#include "actors/gateway/gateway_actor.hpp"
 #include "actors/gateway/http/gateway_server.hpp"
 #include "actors/gateway/identity/bearer_authenticator.hpp"
 #include "actors/gateway/identity/dev_authenticator.hpp"
 #include "actors/gateway/identity/key_file.hpp"
 #include "actors/inference/inference_service.hpp"
 #include "actors/session/session_host.hpp"
+#include "actors/session/session_store.hpp"
 #include "bus/jetstream.hpp"
+#include "bus/jetstream_event_log.hpp"
+#include "common/worker_pool.hpp"
 #include "bus/kv.hpp"
 #include "common/logging.hpp"
 #include "nodes/errc.hpp"
@@ -26,6 +30,9 @@ constexpr size_t store_workers = 4;
 /// Turn committers per node: each commits the turns that gathered while its
 /// last commit ran, so two keep PostgreSQL busy without many small commits.
 constexpr size_t commit_workers = 2;
+/// Workers for the session directory's KV round trips (claims, removals),
+/// apart from the store workers so a slow KV never holds a database worker.
+constexpr size_t directory_workers = 2;
 
 bool has(const config::node_config& cfg, config::role r) {
   return std::find(cfg.node.roles.begin(), cfg.node.roles.end(), r) != cfg.node.roles.end();
@@ -79,17 +86,42 @@ caf::expected<gateway::authenticator_ptr> make_authenticator(const config::node_
   return gateway::identity::make_bearer_authenticator(std::move(opts));
 }
 
+bus::jetstream_event_log_options events_log_options(const config::node_config& cfg) {
+  bus::jetstream_event_log_options o;
+  o.ack_timeout = cfg.events.ack_timeout;
+  return o;
+}
+
+gateway::gateway_config gateway_config_of(const config::node_config& cfg,
+                                          const chat_roles_input& in) {
+  gateway::gateway_config g;
+  g.node_id = cfg.node.id;
+  g.cluster = cfg.node.cluster;
+  g.transport = in.transport;
+  g.keys = in.keys;
+  g.bridge = in.bridge;
+  g.turn_timeout = cfg.gateway.turn_timeout;
+  g.request_timeout = cfg.bus.request_timeout;
+  g.max_envelope_bytes = cfg.bus.max_envelope_bytes;
+  g.metrics = &in.metrics;
+  return g;
+}
+
 } // namespace
 
 struct chat_roles::impl {
+  impl(const config::node_config& c, chat_roles_input i) : cfg(c), in(std::move(i)) {}
+
   const config::node_config& cfg;
   chat_roles_input in;
-  storage::store_pool_ptr store;
-  storage::turn_committer_ptr committer;
-  session::session_env_ptr session_env;
-  inference::inference_env_ptr inference_env;
-  gateway::chat_backend_ptr backend;
-  std::unique_ptr<gateway::http::gateway_server> server;
+  storage::store_pool_ptr store{};
+  storage::turn_committer_ptr committer{};
+  std::shared_ptr<worker_pool> directory_workers{};
+  session::session_env_ptr session_env{};
+  gateway::gateway_slot_ptr gateway = std::make_shared<gateway::gateway_slot>();
+  inference::inference_env_ptr inference_env{};
+  gateway::chat_backend_ptr backend{};
+  std::unique_ptr<gateway::http::gateway_server> server{};
 };
 
 chat_roles::chat_roles(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -101,7 +133,7 @@ chat_roles::~chat_roles() {
 caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input in,
                                                                caf::actor_system& sys) {
   const auto& cfg = in.cfg;
-  auto p = std::make_unique<impl>(impl{cfg, in, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
+  auto p = std::make_unique<impl>(cfg, in);
   bool session = has(cfg, config::role::session);
   bool inference = has(cfg, config::role::inference);
   if (session || inference)
@@ -134,9 +166,24 @@ caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input 
     env->store = p->store;
     p->committer = std::make_shared<storage::turn_committer>(
         sys, cfg.database.url, cfg.database.connect_timeout, commit_workers);
-    env->committer = p->committer;
+    env->turn_store = session::make_pg_session_store(p->committer);
+    auto events_log = bus::make_jetstream_event_log(*in.nats, events_log_options(cfg));
+    if (!events_log)
+      return startup_error("turn events log", events_log.error());
+    env->events = std::move(*events_log);
+    env->event_horizon = std::max<std::chrono::milliseconds>(
+      1s, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.events.duplicate_window) - 5s);
     env->directory = std::make_shared<bus::kv_bucket>(std::move(*dir));
+    p->directory_workers = std::make_shared<worker_pool>(sys, directory_workers);
+    env->directory_workers = p->directory_workers;
     env->settings = cfg.session;
+    env->pipeline.max_model_calls = cfg.session.max_model_calls;
+    // Room for the envelope around the result, and for its principal.
+    env->pipeline.max_result_bytes = cfg.bus.max_envelope_bytes > 8192
+                                       ? cfg.bus.max_envelope_bytes - 4096
+                                       : cfg.bus.max_envelope_bytes / 2;
+    env->request_timeout = cfg.bus.request_timeout;
+    env->registry = &in.metrics;
     env->inference_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         cfg.inference.request_timeout + 10s);
     env->max_envelope_bytes = cfg.bus.max_envelope_bytes;
@@ -152,7 +199,6 @@ caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input 
     auto env = std::make_shared<inference::inference_env>();
     env->node_id = cfg.node.id;
     env->subjects = subjects;
-    env->one_way = in.one_way;
     env->keys = std::make_shared<const inference::keyring>(std::move(*keys));
     env->store = p->store;
     env->settings = cfg.inference;
@@ -167,28 +213,21 @@ std::vector<supervision::child_spec> chat_roles::children(config::role role) con
       return {session::session_host_child(impl_->session_env, impl_->in.bridge)};
     case config::role::inference:
       return {inference::inference_service_child(impl_->inference_env, impl_->in.bridge)};
+    case config::role::gateway:
+      return {gateway::gateway_child(gateway_config_of(impl_->cfg, impl_->in), impl_->gateway)};
     default:
       return {};
   }
 }
 
-caf::expected<std::string> chat_roles::start_gateway(caf::actor_system& sys) {
+caf::expected<std::string> chat_roles::start_gateway() {
   const auto& cfg = impl_->cfg;
   if (!has(cfg, config::role::gateway))
     return std::string{};
   auto auth = make_authenticator(cfg);
   if (!auth)
     return startup_error("gateway authentication", auth.error());
-  gateway::bus_backend_config bcfg;
-  bcfg.node_id = cfg.node.id;
-  bcfg.cluster = cfg.node.cluster;
-  bcfg.transport = impl_->in.transport;
-  bcfg.keys = impl_->in.keys;
-  bcfg.bridge = impl_->in.bridge;
-  bcfg.turn_timeout = cfg.gateway.turn_timeout;
-  bcfg.request_timeout = cfg.bus.request_timeout;
-  bcfg.max_envelope_bytes = cfg.bus.max_envelope_bytes;
-  impl_->backend = gateway::make_bus_backend(sys, std::move(bcfg));
+  impl_->backend = gateway::make_bus_backend(impl_->gateway);
   gateway::http::server_options opts;
   opts.host = cfg.gateway.host;
   opts.port = cfg.gateway.port;
@@ -211,8 +250,8 @@ caf::expected<std::string> chat_roles::start_gateway(caf::actor_system& sys) {
 }
 
 void chat_roles::stop() {
-  // The server holds the backend; only once both are gone does the gateway
-  // actor get its exit.
+  // The gateway actor is a supervised child: it ends with the role's
+  // supervisor and answers what it still had in flight.
   if (impl_->server)
     impl_->server->stop();
   impl_->server.reset();
@@ -221,6 +260,8 @@ void chat_roles::stop() {
     impl_->store->stop();
   if (impl_->committer)
     impl_->committer->stop();
+  if (impl_->directory_workers)
+    impl_->directory_workers->stop();
 }
 
 } // namespace troupe::node

@@ -40,7 +40,7 @@ public:
 
   /// Starts the gateway's HTTP front when the node has the gateway role;
   /// returns its URL (empty without the role).
-  [[nodiscard]] caf::expected<std::string> start_gateway(caf::actor_system& sys);
+  [[nodiscard]] caf::expected<std::string> start_gateway();
 
   /// Stops the HTTP front (running turns are cancelled) and the store workers.
   void stop();

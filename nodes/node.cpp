@@ -270,7 +270,7 @@ int run_node(const config::node_config& cfg) {
                (*admin)->port(), nlohmann::json(health_json(*ctx)["roles"]).dump());
     }
     if (exit_code == 0) {
-      if (auto url = (*chat)->start_gateway(sys); !url) {
+      if (auto url = (*chat)->start_gateway(); !url) {
         lg->error("{}", describe(url.error()));
         fatal = true;
         exit_code = 1;

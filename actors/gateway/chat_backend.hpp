@@ -26,6 +26,7 @@ struct api_error {
   unsigned status = 500;
   std::string code;
   std::string message;
+  unsigned retry_after_s = 0; // > 0: sent as Retry-After (a 429 worth retrying soon)
 };
 
 template <class T> using result = std::variant<T, api_error>;

@@ -22,6 +22,7 @@ enum class errc : uint8_t {
   cancelled,            // the caller cancelled the generation
   invalid_request,      // the request itself is unusable (no messages, bad tool spec)
   key_store_error,      // the master key or an encrypted provider key cannot be used
+  result_too_large,     // the model's answer does not fit in a bus envelope
 };
 
 /// The stable name of `code`, e.g. "model_unknown".

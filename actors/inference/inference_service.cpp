@@ -11,7 +11,7 @@
 #include "bus/envelope_codec.hpp"
 #include "bus/inbound.hpp"
 #include "bus/ping.hpp"
-#include "bus/publisher.hpp"
+#include "bus/dispatch.hpp"
 #include "common/logging.hpp"
 #include "storage/provider_store.hpp"
 #include "troupe/v1/chat.pb.h"
@@ -46,54 +46,41 @@ void reply_error(const bus::inbound& in, const caf::error& err) {
     (void) in.reply->send(bus::error_reply(in.env, inference_error(err)));
 }
 
-/// Publishes a generation's deltas as GenerateChunks on its stream subject,
-/// counting those that went out; on whichever thread the deltas come.
-class chunk_sender {
-public:
-  chunk_sender(const troupe::v1::GenerateRequest& req, const bus::transport_ptr& one_way)
-      : turn_id_(req.turn_id()), subject_(req.stream_subject()), out_(one_way) {}
-
-  void operator()(std::string_view delta) {
+/// A generation's deltas as GenerateChunk partial replies to its request,
+/// on whichever thread the deltas come. The result leaves through the same
+/// replier after the last delta, so the caller gets them all in order.
+delta_fn partial_replies(const troupe::v1::GenerateRequest& req, bus::inbound& in) {
+  if (!req.stream() || !in.reply->expected())
+    return {};
+  return [turn_id = req.turn_id(), reply = in.reply, request = in.env, seq = uint32_t{0}](
+           std::string_view delta) mutable {
     troupe::v1::GenerateChunk chunk;
-    chunk.set_turn_id(turn_id_);
-    chunk.set_seq(seq_);
+    chunk.set_turn_id(turn_id);
+    chunk.set_seq(seq++);
     chunk.set_delta(std::string{delta});
-    auto env = bus::make_envelope(chunk);
-    if (!out_.publish(subject_, env))
-      ++seq_;
-  }
-
-  uint32_t sent() const noexcept { return seq_; }
-
-private:
-  std::string turn_id_;
-  std::string subject_;
-  bus::publisher out_;
-  uint32_t seq_ = 0;
-};
+    (void) reply->send_partial(bus::make_reply(request, chunk));
+  };
+}
 
 void reply_result(bus::inbound& in, const resolved_model& target,
-                  caf::expected<troupe::v1::GenerateResult> result, uint32_t chunks) {
+                  caf::expected<troupe::v1::GenerateResult> result) {
   if (!result)
     return reply_error(in, result.error());
   result->set_provider(target.provider);
-  result->set_chunks(chunks);
-  if (in.reply->expected())
-    (void) in.reply->send(bus::make_reply(in.env, *result));
+  if (!in.reply->expected())
+    return;
+  auto err = in.reply->send(bus::make_reply(in.env, *result));
+  if (bus::is(err, bus::errc::oversize))
+    reply_error(in, make_error(errc::result_too_large,
+                               "the model's answer takes " + std::to_string(result->ByteSizeLong())
+                                 + " bytes, more than a bus envelope carries"));
 }
 
 /// The built-in model answers at once, on the service actor (no I/O).
 void generate_builtin(dev_model& dev, const resolved_model& target,
-                      const troupe::v1::GenerateRequest& req, bus::inbound& in,
-                      const bus::transport_ptr& one_way) {
-  std::optional<chunk_sender> chunks;
-  delta_fn on_delta;
-  if (!req.stream_subject().empty()) {
-    chunks.emplace(req, one_way);
-    on_delta = [&](std::string_view delta) { (*chunks)(delta); };
-  }
-  auto result = dev.generate(req, target.model, on_delta, nullptr);
-  reply_result(in, target, std::move(result), chunks ? chunks->sent() : 0);
+                      const troupe::v1::GenerateRequest& req, bus::inbound& in) {
+  auto result = dev.generate(req, target.model, partial_replies(req, in), nullptr);
+  reply_result(in, target, std::move(result));
 }
 
 /// A provider call on the pool, and the turn it runs for (CancelTurn).
@@ -114,7 +101,11 @@ struct service_state {
   static inline const char* name = "inference";
 };
 
-using self_ptr = caf::stateful_actor<service_state>*;
+using service_impl = inference_actor::extend<caf::reacts_to<loaded_atom, registry_ptr>,
+                                             caf::reacts_to<refresh_atom>,
+                                             caf::reacts_to<finished_atom, std::string, uint64_t>>;
+
+using self_ptr = service_impl::stateful_pointer<service_state>;
 
 void refresh(self_ptr self) {
   auto me = caf::actor_cast<caf::actor>(self);
@@ -148,27 +139,39 @@ provider_pool::handle start_provider_call(self_ptr self, resolved_model target,
   call.provider.max_retries = settings.max_retries;
   call.provider.backoff_initial = settings.retry_backoff;
   call.model = target.model;
-  std::shared_ptr<chunk_sender> chunks;
-  if (!req->stream_subject().empty()) {
-    chunks = std::make_shared<chunk_sender>(*req, self->state.env->one_way);
-    call.on_delta = [chunks](std::string_view delta) { (*chunks)(delta); };
-  }
+  call.on_delta = partial_replies(*req, in);
   call.request = std::move(req);
   call.done = [me = caf::actor_cast<caf::actor>(self), target = std::move(target),
-               in = std::move(in), chunks, key = std::move(key),
+               in = std::move(in), key = std::move(key),
                number](caf::expected<troupe::v1::GenerateResult> result) mutable {
-    reply_result(in, target, std::move(result), chunks ? chunks->sent() : 0);
+    reply_result(in, target, std::move(result));
     caf::anon_send(me, finished_atom::value, key, number);
   };
   return self->state.pool->start(std::move(call));
 }
 
-void on_generate(self_ptr self, bus::inbound& in) {
+/// Work is done on someone's behalf: the bridge verified the principal if
+/// one came; here it must have come.
+bool has_principal(const bus::inbound& in) {
+  if (in.principal)
+    return true;
+  reply_error(in, bus::make_error(bus::errc::principal_missing,
+                                  "svc.inference needs a signed principal"));
+  return false;
+}
+
+/// Whose generation a turn is: a cancel must come from the same principal.
+std::string running_key(const troupe::v1::Principal& who, const std::string& turn_id) {
+  return who.tenant() + '\n' + who.user() + '\n' + turn_id;
+}
+
+void on_generate(self_ptr self, bus::in<troupe::v1::GenerateRequest>& typed) {
   auto& st = self->state;
-  auto req = bus::payload_of<troupe::v1::GenerateRequest>(in);
-  if (!req)
-    return reply_error(in, req.error());
-  const auto& request = **req;
+  if (!has_principal(typed.raw))
+    return;
+  auto req = typed.shared();
+  auto in = std::move(typed.raw);
+  const auto& request = *req;
   if (request.messages_size() == 0)
     return reply_error(in, make_error(errc::invalid_request, "a generation needs messages"));
   auto what = request.model().empty() ? std::string{"default"} : request.model();
@@ -176,15 +179,15 @@ void on_generate(self_ptr self, bus::inbound& in) {
   if (!target)
     return reply_error(in, target.error());
   if (target->builtin())
-    return generate_builtin(st.dev, *target, request, in, st.env->one_way);
+    return generate_builtin(st.dev, *target, request, in);
   if (st.in_flight >= st.env->max_in_flight)
     return reply_error(in, make_error(errc::backend_unavailable,
                                       "too many generations in flight on this node"));
   ++st.in_flight;
-  auto key = in.env.tenant() + "/" + request.turn_id();
+  auto key = running_key(*in.principal, request.turn_id());
   bool cancellable = !request.turn_id().empty();
   running_call call{++st.calls, {}};
-  call.handle = start_provider_call(self, std::move(*target), std::move(*req), std::move(in), key,
+  call.handle = start_provider_call(self, std::move(*target), std::move(req), std::move(in), key,
                                     call.number);
   if (cancellable)
     st.running[key] = call;
@@ -192,12 +195,12 @@ void on_generate(self_ptr self, bus::inbound& in) {
 
 /// A CancelTurn for a generation this node runs: its provider call stops
 /// (the caller has stopped waiting; the tokens would be wasted).
-void on_cancel(self_ptr self, const bus::inbound& in) {
-  auto cancel = bus::payload_of<troupe::v1::CancelTurn>(in);
-  if (!cancel)
-    return reply_error(in, cancel.error());
-  const auto& turn_id = (*cancel)->turn_id();
-  auto it = self->state.running.find(in.env.tenant() + "/" + turn_id);
+void on_cancel(self_ptr self, const bus::in<troupe::v1::CancelTurn>& cancel) {
+  const auto& in = cancel.raw;
+  if (!has_principal(in))
+    return;
+  const auto& turn_id = cancel.msg().turn_id();
+  auto it = self->state.running.find(running_key(*in.principal, turn_id));
   troupe::v1::TurnCancelled ack;
   ack.set_turn_id(turn_id);
   if (it != self->state.running.end()) {
@@ -208,7 +211,8 @@ void on_cancel(self_ptr self, const bus::inbound& in) {
     (void) in.reply->send(bus::make_reply(in.env, ack));
 }
 
-caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridge_actor bridge) {
+service_impl::behavior_type inference_service(self_ptr self, inference_env_ptr env,
+                                              bus::bridge_actor bridge) {
   self->state.env = std::move(env);
   auto& st = self->state;
   try {
@@ -217,13 +221,15 @@ caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridg
     log::get("inference")->error("inference service cannot start its provider threads: {}",
                                  e.what());
     self->quit(make_error(errc::backend_unavailable, e.what()));
-    return {};
+    return service_impl::behavior_type::make_empty_behavior();
   }
   // Generations on the queue group (one instance each); cancellations on
   // the broadcast subject (every instance, the one running the turn acts).
   for (auto [subject, queue] : {std::pair{*st.env->subjects.svc("inference"), std::string{"inference"}},
                                 std::pair{*st.env->subjects.broadcast("inference", "cancel"), std::string{}}})
-    self->request(bridge, 5s, serve_atom::value, subject, queue, caf::actor_cast<caf::actor>(self),
+    self->request(bridge, 5s, serve_atom::value, subject, queue,
+                  bus::dispatch::to<troupe::v1::Ping, troupe::v1::GenerateRequest,
+                                    troupe::v1::CancelTurn, troupe::v1::ListModels>(self),
                   false)
       .then([](bool) {},
             [self](const caf::error& err) {
@@ -233,25 +239,13 @@ caf::behavior inference_service(self_ptr self, inference_env_ptr env, bus::bridg
             });
   refresh(self);
   return {
-    [self](inbound_atom, bus::inbound& in) {
-      if (bus::answer_ping(in, self->state.env->node_id))
+    [self](bus::in<troupe::v1::Ping>& in) { bus::answer_ping(in.raw, self->state.env->node_id); },
+    [self](bus::in<troupe::v1::GenerateRequest>& in) { on_generate(self, in); },
+    [self](bus::in<troupe::v1::CancelTurn>& in) { on_cancel(self, in); },
+    [self](bus::in<troupe::v1::ListModels>& in) {
+      if (!has_principal(in.raw) || !in.reply().expected())
         return;
-      // Work is done on someone's behalf: the bridge verified the principal
-      // if one came; here it must have come.
-      if (!in.env.has_principal())
-        return reply_error(in, bus::make_error(bus::errc::principal_missing,
-                                               "svc.inference needs a signed principal"));
-      const auto& type = in.env.payload_type();
-      if (type == "troupe.v1.GenerateRequest")
-        return on_generate(self, in);
-      if (type == "troupe.v1.CancelTurn")
-        return on_cancel(self, in);
-      if (type == "troupe.v1.ListModels") {
-        if (in.reply->expected())
-          (void) in.reply->send(bus::make_reply(in.env, list_models(*self->state.registry)));
-        return;
-      }
-      reply_error(in, make_error(errc::invalid_request, "svc.inference does not handle " + type));
+      (void) in.reply().send(bus::make_reply(in.env(), list_models(*self->state.registry)));
     },
     [self](loaded_atom, registry_ptr& reg) { self->state.registry = std::move(reg); },
     [self](refresh_atom) { refresh(self); },

@@ -7,15 +7,25 @@
 /// multi interface on `inference.provider_threads` threads, no thread per
 /// call), up to `max_in_flight` at once; beyond that the request fails at
 /// once with backend_unavailable rather than queueing behind slow providers.
-/// Streamed deltas go to the request's stream_subject as GenerateChunks; the
-/// reply says how many were sent. The registry (providers, roles) is re-read
-/// from PostgreSQL every `registry_refresh`.
+/// A request with `stream` set gets its deltas as GenerateChunk partial
+/// replies (Envelope.more) on its own reply subject, then the result: one
+/// ordered path, each reply echoing the request's principal. A result too
+/// large for an envelope is answered with a small error (result_too_large)
+/// rather than dropped. The registry (providers, roles) is re-read from
+/// PostgreSQL every `registry_refresh`.
+///
+/// Typed: the service takes bus::in<Ping>, in<GenerateRequest>,
+/// in<CancelTurn> and in<ListModels>; anything else is refused at the edge.
 #include <chrono>
 #include <memory>
 
 #include "actors/inference/keyring.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "bus/bridge.hpp"
+#include "bus/dispatch.hpp"
+#include "troupe/v1/chat.pb.h"
+#include "troupe/v1/inference.pb.h"
+#include "troupe/v1/node.pb.h"
 #include "bus/principal.hpp"
 #include "bus/subjects.hpp"
 #include "bus/transport.hpp"
@@ -27,7 +37,6 @@ namespace troupe::inference {
 struct inference_env {
   std::string node_id;
   bus::subjects subjects{"troupe"};
-  bus::transport_ptr one_way; // chunks
   std::shared_ptr<const keyring> keys;
   storage::store_pool_ptr store;
   config::inference_settings settings;
@@ -35,6 +44,11 @@ struct inference_env {
 };
 
 using inference_env_ptr = std::shared_ptr<const inference_env>;
+
+using inference_actor = caf::typed_actor<caf::reacts_to<bus::in<troupe::v1::Ping>>,
+                                         caf::reacts_to<bus::in<troupe::v1::GenerateRequest>>,
+                                         caf::reacts_to<bus::in<troupe::v1::CancelTurn>>,
+                                         caf::reacts_to<bus::in<troupe::v1::ListModels>>>;
 
 /// A child spec for the inference role's supervisor.
 supervision::child_spec inference_service_child(inference_env_ptr env, bus::bridge_actor bridge);

@@ -6,11 +6,11 @@ namespace troupe::session {
 
 namespace {
 
-constexpr error_table<errc, 15> table{error_category, "session", {
+constexpr error_table<errc, 16> table{error_category, "session", {
   "unknown",           "session_not_found",  "session_moved",      "session_busy",
   "invalid_request",   "cancelled",          "deadline_expired",   "persist_failed",
   "events_unavailable", "result_too_large",  "step_limit_reached", "guardrail_blocked",
-  "stage_unavailable", "principal_missing",  "unknown_type",
+  "stage_unavailable", "principal_missing",  "unknown_type",       "session_stopped",
 }};
 
 } // namespace

@@ -29,6 +29,7 @@ enum class errc : uint8_t {
   stage_unavailable,   // a stage of the pipeline has no role serving it
   principal_missing,   // a request that acts for someone without a signed principal
   unknown_type,        // a message type the session does not handle
+  session_stopped,     // the node hosting the session stopped before the turn ended
 };
 
 /// The stable name of `code`, e.g. "session_busy".

@@ -3,410 +3,530 @@
 #include <caf/all.hpp>
 #include <deque>
 #include <optional>
+#include <unordered_map>
 
 #include "actors/session/context_window.hpp"
+#include "actors/session/errc.hpp"
 #include "actors/session/turn_events.hpp"
+#include "actors/session/turn_queue.hpp"
 #include "bus/envelope_codec.hpp"
-#include "bus/inbound.hpp"
 #include "bus/publisher.hpp"
 #include "bus/request_client.hpp"
 #include "common/logging.hpp"
-#include "storage/session_store.hpp"
+
+namespace troupe::session::detail {
+
+struct commit_outcome {
+  turn_id turn;
+  std::optional<troupe::v1::Error> error;
+  std::vector<troupe::v1::ChatMessage> messages; // appended to the history once committed
+};
+
+struct event_outcome {
+  turn_id turn;
+  uint32_t seq = 0;
+  std::optional<troupe::v1::Error> error;
+};
+
+} // namespace troupe::session::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::session::detail::commit_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::session::detail::event_outcome)
 
 namespace troupe::session {
 
 namespace {
 
-using namespace std::chrono_literals;
-using Type = troupe::v1::TurnEvent;
-
+using detail::commit_outcome;
+using detail::event_outcome;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
-using settle_atom = caf::atom_constant<caf::atom("settle")>;
+using acked_atom = caf::atom_constant<caf::atom("acked")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
-/// How long a finished step waits for chunks still on their way (they travel
-/// on another connection than the reply) before it goes on without them.
-constexpr auto chunk_grace = 2s;
+using session_impl = session_actor::extend<caf::reacts_to<committed_atom, commit_outcome>,
+                                           caf::reacts_to<acked_atom, event_outcome>,
+                                           caf::reacts_to<tick_atom>, caf::reacts_to<idle_atom>>::
+  extend_with<bus::request_client_actor>;
 
-/// The turn being run.
-struct turn_state {
-  bus::inbound request;
-  troupe::v1::TurnRequest turn;
-  troupe::v1::ChatMessage user; // as the model gets it and as it is stored
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::optional<turn_events> events;
-  uint32_t chunks_out = 0;       // TurnChunks published to the gateway
-  uint32_t generate_chunks = 0;  // GenerateChunks received from inference
-  std::optional<troupe::v1::GenerateResult> result; // waiting for its chunks
-  uint64_t settle_token = 0;
-  bool cancelled = false;
+/// What the actor keeps of one turn beside its machine: the request to
+/// answer, and where its events and its model call stand.
+struct turn_io {
+  bus::in<troupe::v1::TurnRequest> request;
+  turn_clock::time_point arrived = turn_clock::now();
+  turn_clock::time_point deadline = turn_clock::time_point::max();
+  uint32_t emitted = 0;                    // events handed to the event log
+  uint32_t stored = 0;                     // of those, acknowledged (they are stored in order)
+  std::optional<troupe::v1::Error> events_failed;
+  std::optional<uint32_t> awaiting;        // an await_events not answered yet
+  std::optional<uint64_t> model_call;      // the request_client token of the model call
 };
 
 struct state {
   session_env_ptr env;
   troupe::v1::SessionInfo info;
+  session_id id;
+  caf::actor host;
   std::optional<context_window> window;
-  std::deque<bus::inbound> queue;
-  std::optional<turn_state> current;
+  std::optional<turn_queue> turns;
+  std::unordered_map<turn_id, turn_io> io;
   std::optional<bus::request_client> client;
   std::optional<bus::publisher> out;
-  std::string self_subject;
-  /// Passivation: the last message's time, and whether an idle check is
-  /// scheduled. One check at a time, re-armed for what remains, rather than a
-  /// timer per message (each is an entry in the actor clock until it fires).
-  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
-  bool idle_check_armed = false;
-  uint64_t tokens = 0;
+  /// Inputs found while carrying out effects (an event already acknowledged
+  /// when the turn asks for it): fed after the current batch, not recursively.
+  std::deque<std::function<turn_queue::out()>> later;
+  bool running = false; // inside run(): inputs wait in `later`
+  std::optional<turn_clock::time_point> tick_at; // the deadline timer armed
+  turn_clock::time_point last_active = turn_clock::now();
+  bool idle_armed = false;
+  bool passivating = false;
   static inline const char* name = "session";
 };
 
-using self_ptr = caf::stateful_actor<state>*;
+using self_ptr = session_impl::stateful_pointer<state>;
 
-void run_next(self_ptr self);
+void run(self_ptr self, turn_queue::out out);
 
-void arm_idle(self_ptr self) {
-  auto& st = self->state;
-  st.last_active = std::chrono::steady_clock::now();
-  if (st.idle_check_armed)
-    return;
-  st.idle_check_armed = true;
-  self->delayed_send(self, st.env->settings.idle_timeout, idle_atom::value);
+/// Feeds an input now, or — when it comes while effects are being carried
+/// out (a callback called before request() returned) — right after them.
+void feed(self_ptr self, std::function<turn_queue::out()> input) {
+  if (self->state.running)
+    self->state.later.push_back(std::move(input));
+  else
+    run(self, input());
 }
 
-/// Passivates the session when it has been idle for idle_timeout, else
-/// checks again when it could be.
-void check_idle(self_ptr self) {
-  auto& st = self->state;
-  st.idle_check_armed = false;
-  auto idle_for = std::chrono::steady_clock::now() - st.last_active;
-  bool busy = st.current || !st.queue.empty();
-  if (!busy && idle_for >= st.env->settings.idle_timeout) {
-    log::get("session")->debug("session {} passivated after {} s idle", st.info.id(),
-                               st.env->settings.idle_timeout.count());
-    self->quit();
-    return;
-  }
-  st.idle_check_armed = true;
-  auto remaining =
-      busy ? st.env->settings.idle_timeout
-           : std::chrono::duration_cast<caf::timespan>(st.env->settings.idle_timeout - idle_for);
-  self->delayed_send(self, remaining, idle_atom::value);
-}
+troupe::v1::Error local_error(const caf::error& err) { return bus::error_payload(err); }
 
 void answer_error(self_ptr self, const bus::inbound& in, troupe::v1::Error err) {
   if (in.reply->expected())
     if (auto e = in.reply->send(bus::error_reply(in.env, std::move(err))))
-      log::get("session")->debug("session {}: error reply not sent: {}", self->state.info.id(),
-                                 caf::to_string(e));
+      log::get("session")->debug("session {}: error reply not sent: {}", self->state.id,
+                                 bus::describe(e));
 }
 
-void publish_chunk(self_ptr self, troupe::v1::TurnChunk chunk) {
+void emit_event(self_ptr self, const turn_id& turn, turn_io& io, const fx::event& e) {
   auto& st = self->state;
-  auto& t = *st.current;
-  if (t.turn.stream_subject().empty())
-    return;
-  chunk.set_turn_id(t.turn.turn_id());
-  chunk.set_session_id(st.info.id());
-  chunk.set_seq(t.chunks_out++);
-  auto env = bus::make_envelope(chunk);
-  env.set_tenant(st.info.tenant());
-  if (auto err = st.out->publish(t.turn.stream_subject(), env))
-    log::get("session")->warn("session {}: chunk not published: {}", st.info.id(),
-                              caf::to_string(err));
-}
-
-void fail_turn(self_ptr self, troupe::v1::Error err) {
-  auto& st = self->state;
-  auto& t = *st.current;
-  log::get("session")->info("session {}: turn {} failed: {}/{}: {}", st.info.id(),
-                            t.turn.turn_id(), err.component(), err.code(), err.message());
-  t.events->emit(Type::TURN_FAILED, &err, err.code());
-  st.env->metrics->turn(err.code() == "cancelled" ? turn_outcome::cancelled : turn_outcome::failed,
-                        std::chrono::steady_clock::now() - t.started);
-  answer_error(self, t.request, std::move(err));
-  st.current.reset();
-  run_next(self);
-}
-
-troupe::v1::ChatMessage user_message(const troupe::v1::TurnRequest& turn) {
-  troupe::v1::ChatMessage m;
-  m.set_id(bus::new_message_id());
-  m.set_role("user");
-  m.set_content(turn.message());
-  m.set_turn_id(turn.turn_id());
-  m.set_created_unix_ms(bus::now_unix_ms());
-  return m;
-}
-
-/// Persist, then answer: the client hears of the turn only once it is committed.
-void persist(self_ptr self) {
-  auto& st = self->state;
-  auto& t = *st.current;
-  auto& result = *t.result;
-  for (const auto& call : result.message().tool_calls()) {
-    troupe::v1::TurnChunk c;
-    *c.mutable_tool_call() = call;
-    publish_chunk(self, std::move(c));
+  troupe::v1::TurnEvent ev;
+  ev.set_id(bus::new_message_id());
+  ev.set_tenant(st.info.tenant());
+  ev.set_session_id(st.id.str());
+  ev.set_turn_id(turn.str());
+  ev.set_seq(e.seq);
+  ev.set_type(e.type);
+  ev.set_at_unix_ms(bus::now_unix_ms());
+  ev.set_node(st.env->node_id);
+  ev.set_traceparent(io.request.env().traceparent());
+  ev.set_error_code(e.error_code);
+  if (e.payload) {
+    ev.set_payload_type(e.payload->GetDescriptor()->full_name());
+    ev.set_payload(e.payload->SerializeAsString());
   }
-  std::vector<troupe::v1::ChatMessage> msgs{t.user, result.message()};
-  auto& reply = msgs.back();
-  reply.set_id(bus::new_message_id());
-  reply.set_role("assistant");
-  reply.set_turn_id(t.turn.turn_id());
-  reply.set_created_unix_ms(bus::now_unix_ms());
+  ++io.emitted;
   auto me = caf::actor_cast<caf::actor>(self);
-  st.env->committer->commit({st.info.id(), t.turn.turn_id(), msgs, result.model()},
-                            [me, turn = t.turn.turn_id(),
-                             msgs](caf::expected<storage::commit_result> r) mutable {
-                              caf::error err = r ? caf::error{} : r.error();
-                              caf::anon_send(me, committed_atom::value, turn, err, std::move(msgs));
-                            });
+  auto done = [me, turn, seq = e.seq](caf::error err) {
+    event_outcome o{turn, seq, std::nullopt};
+    if (err)
+      o.error = bus::error_payload(err);
+    caf::anon_send(me, acked_atom::value, std::move(o));
+  };
+  auto subject = st.env->subjects.events(st.info.tenant(), st.id.str(), turn.str(),
+                                         event_token(e.type));
+  if (!subject)
+    return done(subject.error());
+  auto env = bus::make_envelope(ev);
+  env.set_tenant(st.info.tenant());
+  // Events outlive a failed turn a little: its TURN_FAILED still deserves a
+  // place in the log even when the failure was its deadline.
+  auto now = turn_clock::now();
+  auto deadline = std::min(std::max(io.deadline, now) + st.env->event_grace,
+                           now + st.env->event_horizon);
+  st.env->events->append(
+    {turn.str(), std::move(*subject), env.SerializeAsString(), ev.id(), deadline, std::move(done)});
 }
 
-void on_committed(self_ptr self, const std::string& turn_id, const caf::error& err,
-                  std::vector<troupe::v1::ChatMessage>& msgs) {
-  auto& st = self->state;
-  if (!st.current || st.current->turn.turn_id() != turn_id)
+/// The answer to an await_events, when it is known now.
+void check_events(self_ptr self, const turn_id& turn, turn_io& io) {
+  if (!io.awaiting)
     return;
-  if (err) {
-    fail_turn(self, session_error("persist_failed", self->system().render(err)));
+  auto through = *io.awaiting;
+  std::optional<troupe::v1::Error> err;
+  if (io.events_failed)
+    err = io.events_failed;
+  else if (io.stored <= through)
+    return;
+  io.awaiting.reset();
+  self->state.later.push_back([self, turn, through, err] {
+    return self->state.turns->to_current(turn, turn_clock::now(), [&](turn_machine& m) {
+      return m.events_acked(through, err);
+    });
+  });
+}
+
+void call_model(self_ptr self, const turn_id& turn, turn_io& io, fx::call_model& c) {
+  auto& st = self->state;
+  troupe::v1::GenerateRequest head;
+  head.set_model(c.model);
+  head.set_turn_id(turn.str());
+  head.set_temperature(-1);
+  head.set_stream(io.request.msg().stream());
+  auto env = bus::make_envelope(head.GetDescriptor()->full_name(),
+                                st.window->encode(head, c.before, c.after));
+  env.set_tenant(st.info.tenant());
+  *env.mutable_principal() = io.request.env().principal();
+  env.set_traceparent(io.request.env().traceparent());
+  auto timeout = st.env->inference_timeout;
+  if (io.deadline != turn_clock::time_point::max()) {
+    env.set_deadline_unix_ms(io.request.env().deadline_unix_ms());
+    timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::max(io.deadline - turn_clock::now(), turn_clock::duration{std::chrono::milliseconds{1}}));
+  }
+  auto subject = st.env->subjects.svc("inference");
+  if (!subject) {
+    st.later.push_back([self, turn, err = local_error(subject.error())] {
+      return self->state.turns->to_current(turn, turn_clock::now(), [&](turn_machine& m) {
+        return m.stage_failed(stage::model, err);
+      });
+    });
     return;
   }
-  auto& t = *st.current;
-  t.events->emit(Type::TURN_PERSISTED);
-  for (const auto& m : msgs)
-    st.window->append(m);
-  troupe::v1::TurnResult out;
-  out.set_session_id(st.info.id());
-  out.set_turn_id(turn_id);
-  *out.mutable_reply() = msgs.back();
-  out.set_model(t.result->model());
-  *out.mutable_usage() = t.result->usage();
-  out.set_finish_reason(t.result->finish_reason());
-  for (auto& m : msgs)
-    *out.add_messages() = std::move(m);
-  out.set_chunks(t.chunks_out);
-  // Counted before the answer, as a failed turn is: a client that reads the
-  // metrics once answered finds its turn there.
-  st.env->metrics->turn(turn_outcome::completed, std::chrono::steady_clock::now() - t.started);
-  if (t.request.reply->expected())
-    if (auto e = t.request.reply->send(bus::make_reply(t.request.env, out)))
-      log::get("session")->warn("session {}: turn {} committed but the reply was not sent: {}",
-                                st.info.id(), turn_id, caf::to_string(e));
-  t.events->emit(Type::TURN_COMPLETED, &out);
-  st.current.reset();
-  run_next(self);
+  bus::call_options opts;
+  opts.owner = bus::reply_owner{tenant_id{st.info.tenant()}, user_id{st.info.user()}};
+  if (head.stream())
+    opts.on_partial = [self, turn](bus::reply r) {
+      auto chunk = bus::reply_as<troupe::v1::GenerateChunk>(r);
+      if (!chunk)
+        return; // a partial of another type: nothing for the client
+      feed(self, [self, turn, chunk = std::move(*chunk)] {
+        return self->state.turns->to_current(turn, turn_clock::now(), [&](turn_machine& m) {
+          return m.model_delta(chunk->delta());
+        });
+      });
+    };
+  auto queued = st.later.size();
+  st.client->request(
+    self, *subject, std::move(env), timeout,
+    [self, turn](caf::expected<bus::reply> reply) {
+      auto& st = self->state;
+      if (auto it = st.io.find(turn); it != st.io.end())
+        it->second.model_call.reset();
+      auto result = bus::reply_as<troupe::v1::GenerateResult>(reply);
+      feed(self, [self, turn, result = std::move(result)] {
+        return self->state.turns->to_current(turn, turn_clock::now(), [&](turn_machine& m) {
+          if (!result)
+            return m.stage_failed(stage::model, local_error(result.error()));
+          return m.model_answered(**result);
+        });
+      });
+    },
+    std::move(opts));
+  // A failure found before publishing ended the call already (its outcome
+  // waits in `later`): then there is nothing to abandon.
+  if (st.later.size() == queued)
+    io.model_call = st.client->last_token();
 }
 
-/// Asks whichever inference instance runs the current turn to stop; the
-/// turn ends now either way (its late answer finds no current turn).
-void stop_generation(self_ptr self) {
+/// Abandons the model call and asks whichever inference instance runs it to
+/// stop (the caller has stopped waiting; the tokens would be wasted).
+void stop(self_ptr self, const turn_id& turn, turn_io& io) {
   auto& st = self->state;
-  auto& t = *st.current;
+  if (!io.model_call)
+    return;
+  st.client->abandon(*io.model_call);
+  io.model_call.reset();
   troupe::v1::CancelTurn req;
-  req.set_turn_id(t.turn.turn_id());
+  req.set_session_id(st.id.str());
+  req.set_turn_id(turn.str());
   auto env = bus::make_envelope(req);
   env.set_tenant(st.info.tenant());
-  *env.mutable_principal() = t.request.env.principal();
+  *env.mutable_principal() = io.request.env().principal();
   auto subject = st.env->subjects.broadcast("inference", "cancel");
   if (auto err = subject ? st.out->publish(*subject, env) : subject.error())
-    log::get("session")->warn("session {}: turn {}: the cancel did not reach inference: {}",
-                              st.info.id(), t.turn.turn_id(), caf::to_string(err));
+    log::get("session")->warn("session {}: turn {}: the cancel did not reach inference: {}", st.id,
+                              turn, bus::describe(err));
 }
 
-/// Inference answered; go on once its chunks are all relayed (or the grace ran out).
-void settle(self_ptr self, bool force) {
-  auto& t = *self->state.current;
-  if (!t.result || (!force && t.generate_chunks < t.result->chunks()))
-    return;
-  t.events->emit(Type::MODEL_RESPONSE, &*t.result);
-  if (t.cancelled) {
-    fail_turn(self, session_error("cancelled", "the turn was cancelled"));
-    return;
-  }
-  persist(self);
-}
-
-void generate(self_ptr self) {
+void commit(self_ptr self, const turn_id& turn, fx::commit& c) {
   auto& st = self->state;
-  auto& t = *st.current;
-  troupe::v1::ModelInvoked invoked;
-  auto& req = *invoked.mutable_request();
-  req.set_model(t.turn.model());
-  req.set_turn_id(t.turn.turn_id());
-  req.set_temperature(-1);
-  if (!t.turn.stream_subject().empty())
-    req.set_stream_subject(st.self_subject);
-  std::vector<troupe::v1::ChatMessage> system{t.turn.extra_messages().begin(),
-                                              t.turn.extra_messages().end()};
-  std::vector<troupe::v1::ChatMessage> user{t.user};
-  auto env = bus::make_envelope(req.GetDescriptor()->full_name(),
-                                st.window->encode(req, system, user));
-  for (auto& m : system)
-    *req.add_messages() = std::move(m);
-  *req.add_messages() = std::move(user.front());
-  invoked.set_history_messages(static_cast<uint32_t>(st.window->size()));
-  env.set_tenant(st.info.tenant());
-  *env.mutable_principal() = t.request.env.principal();
-  env.set_traceparent(t.request.env.traceparent());
-  auto timeout = st.env->inference_timeout;
-  if (auto d = t.request.env.deadline_unix_ms(); d > 0) {
-    env.set_deadline_unix_ms(d);
-    timeout = std::chrono::milliseconds{std::max<int64_t>(d - bus::now_unix_ms(), 1)};
-  }
-  t.events->emit(Type::MODEL_INVOKED, &invoked);
-  auto subject = st.env->subjects.svc("inference");
-  auto turn_id = t.turn.turn_id();
-  st.client->request(self, *subject, std::move(env), timeout,
-                     [self, turn_id](caf::expected<bus::reply> reply) {
-                       auto& st = self->state;
-                       if (!st.current || st.current->turn.turn_id() != turn_id)
-                         return;
-                       auto result = bus::reply_as<troupe::v1::GenerateResult>(reply);
-                       if (!result) {
-                         fail_turn(self, bus::error_payload(result.error()));
-                         return;
-                       }
-                       auto& t = *st.current;
-                       t.result = **result;
-                       t.settle_token = ++st.tokens;
-                       // Streamed chunks still on their way get a grace period.
-                       if (t.generate_chunks < t.result->chunks())
-                         self->delayed_send(self, chunk_grace, settle_atom::value, t.settle_token);
-                       settle(self, false);
-                     });
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto msgs = c.messages;
+  st.env->turn_store->commit({st.id.str(), turn.str(), std::move(c.messages), std::move(c.model)},
+                        [me, turn, msgs = std::move(msgs)](
+                          caf::expected<storage::commit_result> r) mutable {
+                          commit_outcome o{turn, std::nullopt, std::move(msgs)};
+                          if (!r)
+                            o.error = bus::error_payload(r.error());
+                          caf::anon_send(me, committed_atom::value, std::move(o));
+                        });
 }
 
-void start_turn(self_ptr self, bus::inbound in) {
-  auto& st = self->state;
-  auto turn = bus::payload_of<troupe::v1::TurnRequest>(in);
-  if (!turn) {
-    answer_error(self, in, bus::error_payload(turn.error()));
-    return;
-  }
-  if ((*turn)->message().empty()) {
-    answer_error(self, in, session_error("invalid_request", "the turn has no message"));
-    return;
-  }
-  st.current.emplace();
-  auto& t = *st.current;
-  t.request = std::move(in);
-  t.turn = **turn;
-  if (t.turn.turn_id().empty() || !bus::valid_token(t.turn.turn_id()))
-    t.turn.set_turn_id(bus::new_message_id());
-  t.user = user_message(t.turn);
-  t.events.emplace(st.env->subjects, *st.out, st.env->node_id, st.info.tenant(), st.info.id(),
-                   t.turn.turn_id(), t.request.env.traceparent());
-  t.events->emit(Type::TURN_STARTED, &t.turn);
-  if (auto d = t.request.env.deadline_unix_ms(); d > 0 && d <= bus::now_unix_ms()) {
-    fail_turn(self, session_error("deadline_expired", "the turn's deadline passed while queued"));
-    return;
-  }
-  // Seams: guardrail input check and memory prefetch go here (later issues).
-  generate(self);
+void finish(self_ptr self, const turn_id& turn, turn_io& io, turn_outcome outcome) {
+  self->state.env->metrics->turn(outcome, turn_clock::now() - io.arrived);
+  self->state.io.erase(turn);
 }
 
-void run_next(self_ptr self) {
+void apply(self_ptr self, const turn_id& turn, effect& e) {
   auto& st = self->state;
-  while (!st.current && !st.queue.empty()) {
-    auto in = std::move(st.queue.front());
-    st.queue.pop_front();
-    start_turn(self, std::move(in));
+  auto it = st.io.find(turn);
+  if (it == st.io.end())
+    return; // a turn already answered
+  auto& io = it->second;
+  std::visit(
+    [&](auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, fx::event>) {
+        emit_event(self, turn, io, x);
+      } else if constexpr (std::is_same_v<T, fx::chunk>) {
+        if (auto err = io.request.reply().send_partial(bus::make_reply(io.request.env(), x.chunk)))
+          log::get("session")->debug("session {}: turn {}: chunk not sent: {}", st.id, turn,
+                                     bus::describe(err));
+      } else if constexpr (std::is_same_v<T, fx::call_model>) {
+        call_model(self, turn, io, x);
+      } else if constexpr (std::is_same_v<T, fx::stop>) {
+        stop(self, turn, io);
+      } else if constexpr (std::is_same_v<T, fx::commit>) {
+        commit(self, turn, x);
+      } else if constexpr (std::is_same_v<T, fx::await_events>) {
+        io.awaiting = x.through_seq;
+        check_events(self, turn, io);
+      } else if constexpr (std::is_same_v<T, fx::answer>) {
+        // Counted before the answer: a client that reads the metrics once
+        // answered finds its turn there.
+        auto reply = bus::make_reply(io.request.env(), x.result);
+        auto req = std::move(io.request);
+        finish(self, turn, io, turn_outcome::completed);
+        if (req.reply().expected())
+          if (auto err = req.reply().send(std::move(reply)))
+            log::get("session")->warn("session {}: turn {} committed but not answered: {}",
+                                      st.id, turn, bus::describe(err));
+      } else if constexpr (std::is_same_v<T, fx::fail>) {
+        log::get("session")->info("session {}: turn {} failed: {}/{}: {}", st.id, turn,
+                                  x.error.component(), x.error.code(), x.error.message());
+        auto req = std::move(io.request);
+        finish(self, turn, io,
+               x.error.code() == "cancelled" ? turn_outcome::cancelled : turn_outcome::failed);
+        answer_error(self, req.raw, std::move(x.error));
+      } else {
+        // check_input, prefetch_memory, call_tool, check_output: the node
+        // builds its pipeline from the roles it has, and none of these stages
+        // exists yet, so the machine never asks for them. Should it, the
+        // turn fails plainly rather than waiting for nothing.
+        st.later.push_back([self, turn] {
+          return self->state.turns->to_current(turn, turn_clock::now(), [](turn_machine& m) {
+            return m.abort(error_of(errc::stage_unavailable, "no role serves this stage"));
+          });
+        });
+      }
+    },
+    e);
+}
+
+void arm_tick(self_ptr self) {
+  auto& st = self->state;
+  auto next = st.turns->next_deadline();
+  if (!next || (st.tick_at && *st.tick_at <= *next))
+    return;
+  st.tick_at = *next;
+  auto in = std::chrono::duration_cast<caf::timespan>(*next - turn_clock::now());
+  self->delayed_send(self, std::max(in, caf::timespan{0}), tick_atom::value);
+}
+
+void arm_idle(self_ptr self) {
+  auto& st = self->state;
+  st.last_active = turn_clock::now();
+  if (st.idle_armed)
+    return;
+  st.idle_armed = true;
+  self->delayed_send(self, st.env->settings.idle_timeout, idle_atom::value);
+}
+
+void run(self_ptr self, turn_queue::out out) {
+  auto& st = self->state;
+  st.running = true;
+  for (;;) {
+    for (auto& t : out)
+      apply(self, t.turn, t.what);
+    if (st.later.empty())
+      break;
+    auto next = std::move(st.later.front());
+    st.later.pop_front();
+    out = next();
   }
-  if (!st.current && st.queue.empty())
+  st.running = false;
+  arm_tick(self);
+  if (st.turns->idle())
     arm_idle(self);
+}
+
+/// Passivates the session when it has been idle for idle_timeout (the host
+/// agrees first, so nothing is routed to an actor that quits), else checks
+/// again when it could be.
+void check_idle(self_ptr self) {
+  auto& st = self->state;
+  st.idle_armed = false;
+  auto idle_for = turn_clock::now() - st.last_active;
+  bool busy = !st.turns->idle() || !st.io.empty();
+  if (!busy && idle_for >= st.env->settings.idle_timeout) {
+    if (!st.passivating) {
+      st.passivating = true;
+      caf::anon_send(st.host, passivate_atom::value, st.id.str());
+    }
+    return;
+  }
+  st.idle_armed = true;
+  auto remaining = busy ? st.env->settings.idle_timeout
+                        : std::chrono::duration_cast<caf::timespan>(st.env->settings.idle_timeout
+                                                                    - idle_for);
+  self->delayed_send(self, remaining, idle_atom::value);
 }
 
 /// The principal must be the session's owner: a session answers no one else.
 bool owned_by_caller(self_ptr self, const bus::inbound& in) {
-  auto p = principal_of(in.env);
   const auto& info = self->state.info;
-  if (!p) {
-    answer_error(self, in, session_error("principal_missing", "a turn needs a signed principal"));
+  if (!in.principal) {
+    answer_error(self, in, error_of(errc::principal_missing, "a turn needs a signed principal"));
     return false;
   }
-  if (p->tenant() != info.tenant() || p->user() != info.user()) {
+  if (in.principal->tenant() != info.tenant() || in.principal->user() != info.user()) {
     // Same answer as for a session that does not exist: ids are not probes.
-    answer_error(self, in, session_error("session_not_found", "no session " + info.id()));
+    answer_error(self, in, error_of(errc::session_not_found, "no session " + info.id()));
     return false;
   }
   return true;
 }
 
-void on_inbound(self_ptr self, bus::inbound& in) {
+void on_turn(self_ptr self, bus::in<troupe::v1::TurnRequest>& in) {
   auto& st = self->state;
-  st.last_active = std::chrono::steady_clock::now();
-  const auto& type = in.env.payload_type();
-  if (type == "troupe.v1.GenerateChunk") {
-    auto chunk = bus::payload_of<troupe::v1::GenerateChunk>(in);
-    if (!chunk || !st.current || (*chunk)->turn_id() != st.current->turn.turn_id())
-      return; // late or stray: the turn it belongs to is over
-    ++st.current->generate_chunks;
-    troupe::v1::TurnChunk out;
-    out.set_delta((*chunk)->delta());
-    publish_chunk(self, std::move(out));
-    settle(self, false);
+  st.last_active = turn_clock::now();
+  if (!owned_by_caller(self, in.raw))
     return;
-  }
-  if (!owned_by_caller(self, in))
-    return;
-  if (type == "troupe.v1.TurnRequest") {
-    st.queue.push_back(std::move(in));
-    run_next(self);
-  } else if (type == "troupe.v1.CancelTurn") {
-    auto cancel = bus::payload_of<troupe::v1::CancelTurn>(in);
-    troupe::v1::TurnCancelled ack;
-    if (cancel) {
-      ack.set_turn_id((*cancel)->turn_id());
-      if (st.current && st.current->turn.turn_id() == (*cancel)->turn_id()) {
-        ack.set_was_running(true);
-        if (st.current->result) {
-          st.current->cancelled = true; // settles, then fails before the commit
-        } else {
-          stop_generation(self);
-          fail_turn(self, session_error("cancelled", "the turn was cancelled"));
-        }
-      }
-      // A queued turn that was cancelled never starts.
-      for (auto it = st.queue.begin(); it != st.queue.end(); ++it) {
-        auto queued = bus::payload_of<troupe::v1::TurnRequest>(*it);
-        if (queued && (*queued)->turn_id() == (*cancel)->turn_id()) {
-          answer_error(self, *it, session_error("cancelled", "the turn was cancelled"));
-          st.queue.erase(it);
-          break;
-        }
-      }
-    }
-    if (in.reply->expected())
-      (void) in.reply->send(bus::make_reply(in.env, ack));
-  } else {
-    answer_error(self, in,
-                 session_error("unknown_type", "a session does not handle " + type));
-  }
+  const auto& req = in.msg();
+  if (req.message().empty())
+    return answer_error(self, in.raw, error_of(errc::invalid_request, "the turn has no message"));
+  if (req.message().find('\0') != std::string::npos)
+    return answer_error(self, in.raw,
+                        error_of(errc::invalid_request, "the message contains a NUL character"));
+  turn_start t;
+  t.session = st.id;
+  t.turn = turn_id{req.turn_id().empty() || !bus::valid_token(req.turn_id())
+                     ? bus::new_message_id()
+                     : req.turn_id()};
+  if (st.io.count(t.turn))
+    return answer_error(self, in.raw,
+                        error_of(errc::invalid_request, "turn " + t.turn.str() + " is running"));
+  t.request = req;
+  auto now = turn_clock::now();
+  if (auto d = in.env().deadline_unix_ms(); d > 0)
+    t.deadline = now + std::chrono::milliseconds{d - bus::now_unix_ms()};
+  auto& io = st.io[t.turn];
+  io.request = std::move(in);
+  io.deadline = t.deadline;
+  run(self, st.turns->arrive(std::move(t), now));
 }
 
-caf::behavior session_actor(self_ptr self, session_env_ptr env, session_start start) {
+void on_cancel(self_ptr self, bus::in<troupe::v1::CancelTurn>& in) {
+  auto& st = self->state;
+  if (!owned_by_caller(self, in.raw))
+    return;
+  auto id = turn_id{in.msg().turn_id()};
+  troupe::v1::TurnCancelled ack;
+  ack.set_turn_id(id.str());
+  if (auto* cur = st.turns->current(); cur && cur->id() == id)
+    ack.set_was_running(true);
+  run(self, st.turns->cancel(id, turn_clock::now()));
+  if (in.reply().expected())
+    (void) in.reply().send(bus::make_reply(in.env(), ack));
+}
+
+void on_committed(self_ptr self, commit_outcome& o) {
+  auto& st = self->state;
+  // The store has them whatever became of the turn meanwhile: the history
+  // the next turn sends the model must match what is stored.
+  if (!o.error)
+    for (const auto& m : o.messages)
+      st.window->append(m);
+  run(self, st.turns->to_current(o.turn, turn_clock::now(), [&](turn_machine& m) {
+    return m.committed(o.error);
+  }));
+}
+
+void on_acked(self_ptr self, event_outcome& o) {
+  auto& st = self->state;
+  auto it = st.io.find(o.turn);
+  if (it == st.io.end())
+    return;
+  auto& io = it->second;
+  if (o.error) {
+    if (!io.events_failed)
+      io.events_failed = o.error;
+  } else {
+    ++io.stored;
+  }
+  check_events(self, o.turn, io);
+  run(self, {});
+}
+
+/// Ends every turn with `err` and drops the history.
+void stop_all(self_ptr self, const troupe::v1::Error& err) {
+  auto& st = self->state;
+  run(self, st.turns->abort_all(err));
+  // Turns whose machine is gone but whose io remains (none should): answered too.
+  for (auto& [turn, io] : st.io)
+    answer_error(self, io.request.raw, err);
+  st.io.clear();
+  st.window.reset();
+}
+
+session_impl::behavior_type session_fn(self_ptr self, session_env_ptr env, session_start start) {
   auto& st = self->state;
   st.env = env;
   st.info = std::move(start.info);
+  st.id = session_id{st.info.id()};
+  st.host = std::move(start.host);
   st.window.emplace(env->settings.max_history_messages);
   for (const auto& m : start.history)
     st.window->append(m);
-  st.client.emplace(env->transport, bus::request_options{env->max_envelope_bytes, env->keys});
+  st.turns.emplace(env->pipeline, turn_context{bus::new_message_id, bus::now_unix_ms},
+                   env->settings.max_queued_turns,
+                   [self] { return static_cast<uint32_t>(self->state.window->size()); });
+  st.client.emplace(env->transport,
+                    bus::request_options{env->max_envelope_bytes, env->keys, env->registry});
   st.out.emplace(env->one_way ? env->one_way : env->transport);
-  st.self_subject = *env->subjects.direct(env->node_id, "session", st.info.id());
+  // A node that stops ends its sessions' turns plainly rather than leaving
+  // their callers to time out.
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    stop_all(self, error_of(errc::session_stopped, "the node hosting the session is stopping"));
+    self->quit(msg.reason);
+  });
   arm_idle(self);
   return {
-    [self](inbound_atom, bus::inbound& in) { on_inbound(self, in); },
-    [self](committed_atom, const std::string& turn, const caf::error& err,
-           std::vector<troupe::v1::ChatMessage>& msgs) { on_committed(self, turn, err, msgs); },
-    [self](settle_atom, uint64_t token) {
+    [self](bus::in<troupe::v1::TurnRequest>& in) { on_turn(self, in); },
+    [self](bus::in<troupe::v1::CancelTurn>& in) { on_cancel(self, in); },
+    [self](passivate_atom) {
       auto& st = self->state;
-      if (st.current && st.current->result && st.current->settle_token == token)
-        settle(self, true);
+      st.passivating = false;
+      if (st.turns->idle() && st.io.empty()) {
+        log::get("session")->debug("session {} passivated after {} s idle", st.id,
+                                   st.env->settings.idle_timeout.count());
+        self->quit();
+        return;
+      }
+      caf::anon_send(st.host, resume_atom::value, st.id.str());
+    },
+    [self](bus::in<troupe::v1::SessionDeleted>& in) {
+      if (!owned_by_caller(self, in.raw))
+        return;
+      stop_all(self, error_of(errc::session_not_found, "the session was deleted"));
+      if (in.reply().expected())
+        (void) in.reply().send(bus::make_reply(in.env(), in.msg()));
+      self->quit();
+    },
+    [self](committed_atom, commit_outcome& o) { on_committed(self, o); },
+    [self](acked_atom, event_outcome& o) { on_acked(self, o); },
+    [self](tick_atom) {
+      self->state.tick_at.reset();
+      run(self, self->state.turns->tick(turn_clock::now()));
     },
     [self](idle_atom) { check_idle(self); },
-    [self](stop_atom) { self->quit(); },
     [self](reply_atom, uint64_t token, bus::message& m) {
       self->state.client->handle_reply(token, m);
     },
@@ -416,8 +536,8 @@ caf::behavior session_actor(self_ptr self, session_env_ptr env, session_start st
 
 } // namespace
 
-caf::actor spawn_session(caf::actor_system& sys, session_env_ptr env, session_start start) {
-  return sys.spawn(session_actor, std::move(env), std::move(start));
+session_actor spawn_session(caf::actor_system& sys, session_env_ptr env, session_start start) {
+  return caf::actor_cast<session_actor>(sys.spawn(session_fn, std::move(env), std::move(start)));
 }
 
 } // namespace troupe::session

@@ -213,28 +213,34 @@ TEST_CASE("a reply larger than the limit is refused before it is sent, and a sma
   CHECK_FALSE(env.more());
 }
 
-TEST_CASE("a routed dispatch hands each envelope to the actor its router picks",
+TEST_CASE("a routed dispatch delivers each envelope itself, and a typed one refuses other types",
           "[bus][stream][unit]") {
   stream_fixture f;
   auto a = f.spawn_handler("a");
-  auto b = f.spawn_handler("b");
+  std::vector<std::pair<std::string, bool>> delivered; // subject, typed as in<Ping>
   auto route = bus::dispatch::routed<troupe::v1::Ping>(
-    f.handlers[0], [&](const bus::inbound& in) {
-      return in.subject.ends_with(".b") ? f.handlers[1] : f.handlers[0];
+    f.handlers[0], [&](std::string_view subject, caf::message msg) {
+      delivered.emplace_back(std::string{subject},
+                             msg.match_elements<bus::in<troupe::v1::Ping>>());
     });
-  // The recording handlers take (inbound_atom, inbound): route to them untyped.
-  auto untyped = bus::dispatch::untyped(f.handlers[0]);
-  REQUIRE(untyped->route(bus::inbound{})->first == f.handlers[0]);
   bus::inbound for_b;
   for_b.subject = "troupe.test.node.n1.x.b";
   for_b.payload = std::make_shared<troupe::v1::Ping>();
-  auto picked = route->route(std::move(for_b));
-  REQUIRE(picked);
-  CHECK(picked->first == f.handlers[1]);
-  CHECK(picked->second.match_elements<bus::in<troupe::v1::Ping>>());
+  auto routed = route->route(std::move(for_b));
+  REQUIRE(routed);
+  CHECK_FALSE(routed->target); // delivered already: nothing left for the caller to send
+  REQUIRE(delivered.size() == 1);
+  CHECK(delivered[0] == std::pair<std::string, bool>{"troupe.test.node.n1.x.b", true});
   bus::inbound wrong;
   wrong.payload = std::make_shared<troupe::v1::Pong>();
   CHECK_FALSE(route->route(std::move(wrong)));
+  CHECK(delivered.size() == 1);
+  // A plain dispatch names its target; an untyped one takes any type.
+  auto typed = bus::dispatch::to<troupe::v1::Ping>(f.handlers[0]);
+  bus::inbound ping;
+  ping.payload = std::make_shared<troupe::v1::Ping>();
+  CHECK(typed->route(std::move(ping))->target == f.handlers[0]);
+  auto untyped = bus::dispatch::untyped(f.handlers[0]);
+  CHECK(untyped->route(bus::inbound{})->target == f.handlers[0]);
   (void)a;
-  (void)b;
 }

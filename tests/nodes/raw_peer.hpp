@@ -56,8 +56,15 @@ public:
 
   struct received {
     std::string subject;
+    std::string reply; // the NATS reply subject, empty for a one-way message
     std::string data;
   };
+
+  /// Publishes raw bytes one-way (a forger does not wait for answers).
+  void publish(const std::string& subject, const std::string& bytes) {
+    natsConnection_Publish(nc_, subject.c_str(), bytes.data(), static_cast<int>(bytes.size()));
+    natsConnection_Flush(nc_);
+  }
 
   /// Starts a synchronous subscription read by next(); one per peer.
   void subscribe(const std::string& subject) {
@@ -71,7 +78,8 @@ public:
     natsMsg* m = nullptr;
     if (natsSubscription_NextMsg(&m, sub_, timeout_ms) != NATS_OK)
       return std::nullopt;
-    received out{natsMsg_GetSubject(m),
+    const char* reply = natsMsg_GetReply(m);
+    received out{natsMsg_GetSubject(m), reply ? reply : "",
                  {natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m))}};
     natsMsg_Destroy(m);
     return out;

@@ -39,12 +39,12 @@ TEST_CASE("the encoded request is the head, the messages before, the window, the
   head.set_model("troupe-dev");
   head.set_turn_id("t1");
   head.set_temperature(-1);
-  head.set_stream_subject("x.y");
+  head.set_stream(true);
   auto req = decode(w.encode(head, {msg("system", "be brief")}, {msg("user", "three")}));
   CHECK(req.model() == "troupe-dev");
   CHECK(req.turn_id() == "t1");
   CHECK(req.temperature() == -1);
-  CHECK(req.stream_subject() == "x.y");
+  CHECK(req.stream());
   CHECK(contents(req) == std::vector<std::string>{"be brief", "one", "two", "three"});
   CHECK(req.messages(1).role() == "user");
   CHECK(req.messages(2).id() == "id-two");

@@ -73,12 +73,11 @@ net::awaitable<bool> exchange::admit() {
   if (!wait)
     co_return true;
   auto seconds = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(wait->count() / 1000.0)));
-  // Braced lists stay out of co_await expressions: GCC 12 rejects them there.
-  headers retry{{"Retry-After", std::to_string(seconds)}};
-  co_await fail(
-      {429, "rate_limited",
-       "too many requests for this principal; retry in " + std::to_string(seconds) + " s"},
-      std::move(retry));
+  http_error limited{429, "rate_limited",
+                     "too many requests for this principal; retry in " + std::to_string(seconds)
+                       + " s"};
+  limited.retry_after_s = static_cast<unsigned>(seconds);
+  co_await fail(limited);
   co_return false;
 }
 
@@ -123,6 +122,8 @@ net::awaitable<void> exchange::reply(const nlohmann::json& body, headers extra) 
 net::awaitable<void> exchange::fail(const http_error& e, headers extra) {
   if (e.status == 401)
     extra.push_back({"WWW-Authenticate", "Bearer"});
+  if (e.retry_after_s > 0)
+    extra.push_back({"Retry-After", std::to_string(e.retry_after_s)});
   co_await write(e.status, error_text(e, style_), extra);
 }
 

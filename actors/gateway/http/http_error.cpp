@@ -9,8 +9,11 @@ http_error invalid_field(std::string field, std::string message) {
 }
 
 http_error from_api(const api_error& e) {
-  if (e.status >= 400 && e.status <= 599)
-    return {e.status, e.code, e.message};
+  if (e.status >= 400 && e.status <= 599) {
+    http_error out{e.status, e.code, e.message};
+    out.retry_after_s = e.retry_after_s;
+    return out;
+  }
   return {502, e.code.empty() ? "backend_error" : e.code,
           "the backend answered status " + std::to_string(e.status) + ": " + e.message};
 }

@@ -22,6 +22,7 @@ struct http_error {
   std::string code;
   std::string message;
   std::string param; // the request field at fault; empty: none
+  unsigned retry_after_s = 0; // > 0: answered with Retry-After
 };
 
 /// 400 invalid_request naming `field`.
