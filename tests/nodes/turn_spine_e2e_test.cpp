@@ -350,7 +350,9 @@ TEST_CASE("every turn answered as a success while nats-server was killed and res
   std::this_thread::sleep_for(1500ms);
   nats.start();
   auto after_restart = count();
-  CHECK(wait_until(60s, [&] { return count() >= after_restart + 20; }));
+  bool resumed = wait_until(60s, [&] { return count() >= after_restart + 20; });
+  INFO(node.log());
+  CHECK(resumed);
   stop = true;
   for (auto& t : clients)
     t.join();
