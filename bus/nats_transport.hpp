@@ -38,7 +38,7 @@ struct nats_options {
   /// sent on reconnect; beyond it publish fails with errc::publish_failed.
   size_t reconnect_buffer_bytes = 8 << 20;
   /// Sends each publish immediately instead of batching: ~4x lower
-  /// request/reply latency for ~5x lower bulk throughput (STACK.md).
+  /// request/reply latency for ~5x lower bulk throughput (bench/bus_rtt).
   bool send_asap = true;
   /// What one subscription may hold while its handler catches up; past
   /// either limit the client drops messages, counted as
