@@ -106,4 +106,15 @@ caf::expected<std::string> subjects::events(std::string_view tenant, std::string
   return build(cluster_, "events", {tenant, session, turn, type});
 }
 
+std::string subjects::all_events() const {
+  return "troupe." + cluster_ + ".events.>";
+}
+
+caf::expected<std::string> subjects::node_prefix(std::string_view node) const {
+  auto node_subject = build(cluster_, "node", {node});
+  if (!node_subject)
+    return node_subject.error();
+  return *node_subject + ".";
+}
+
 } // namespace troupe::bus

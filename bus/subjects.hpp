@@ -48,6 +48,11 @@ public:
                                                   std::string_view session, std::string_view turn,
                                                   std::string_view type) const;
 
+  /// Every turn event of the cluster (what the events stream captures).
+  [[nodiscard]] std::string all_events() const;
+  /// "troupe.<c>.node.<node>.": what every direct address of `node` starts with.
+  [[nodiscard]] caf::expected<std::string> node_prefix(std::string_view node) const;
+
 private:
   std::string cluster_;
 };

@@ -146,7 +146,7 @@ caf::expected<std::unique_ptr<chat_roles>> chat_roles::prepare(chat_roles_input 
       return startup_error("JetStream", js.error());
     // Every turn event of the cluster, for subscribers and the audit ([events]).
     bus::stream_config events{"TROUPE_EVENTS_" + cfg.node.cluster,
-                              {"troupe." + cfg.node.cluster + ".events.>"},
+                              {subjects.all_events()},
                               cfg.events.max_age,
                               bus::storage_kind::file,
                               cfg.events.replicas,

@@ -203,7 +203,7 @@ int run_node(const config::node_config& cfg) {
     // Requests to services and sessions this node hosts skip the server;
     // the receiver's checks run all the same (bus/local_delivery.hpp).
     auto messaging = std::make_shared<bus::local_delivery>(
-        *transport, std::vector<std::string>{"troupe." + cfg.node.cluster + ".node." + cfg.node.id + "."});
+        *transport, std::vector<std::string>{*bus::subjects{cfg.node.cluster}.node_prefix(cfg.node.id)});
     auto bridge = bus::make_bridge(sys, messaging, bcfg, *registry);
     auto store = storage::make_storage_actor(sys, cfg.database.url, cfg.database.connect_timeout);
 

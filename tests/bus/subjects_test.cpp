@@ -22,6 +22,9 @@ TEST_CASE("subjects follow the troupe.<cluster> scheme for every address kind", 
   CHECK(*s.ctl("node-1") == "troupe.prod.ctl.node-1");
   CHECK(*s.events("acme", "s42", "t7", "model_response")
         == "troupe.prod.events.acme.s42.t7.model_response");
+  CHECK(s.all_events() == "troupe.prod.events.>");
+  CHECK(*s.node_prefix("node-1") == "troupe.prod.node.node-1.");
+  CHECK_FALSE(s.node_prefix("a.b"));
 }
 
 TEST_CASE("a token with a dot, a space, a dollar or nothing in it is an invalid_subject error",
