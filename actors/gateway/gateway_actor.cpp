@@ -176,7 +176,8 @@ void send_turn(self_ptr self, const std::string& turn_id) {
       finish(self, turn_id, api_error_of(e));
     },
     std::move(opts));
-  if (auto it = st.turns.find(turn_id); it != st.turns.end() && st.client->pending() > 0)
+  // A request that failed before it was sent has finished the turn already.
+  if (auto it = st.turns.find(turn_id); it != st.turns.end())
     it->second.token = st.client->last_token();
 }
 

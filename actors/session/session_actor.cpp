@@ -95,8 +95,6 @@ void feed(self_ptr self, std::function<turn_queue::out()> input) {
     run(self, input());
 }
 
-troupe::v1::Error local_error(const caf::error& err) { return bus::error_payload(err); }
-
 void answer_error(self_ptr self, const bus::inbound& in, troupe::v1::Error err) {
   if (in.reply->expected())
     if (auto e = in.reply->send(bus::error_reply(in.env, std::move(err))))
@@ -182,7 +180,7 @@ void call_model(self_ptr self, const turn_id& turn, turn_io& io, fx::call_model&
   }
   auto subject = st.env->subjects.svc("inference");
   if (!subject) {
-    st.later.push_back([self, turn, err = local_error(subject.error())] {
+    st.later.push_back([self, turn, err = bus::error_payload(subject.error())] {
       return self->state.turns->to_current(turn, turn_clock::now(), [&](turn_machine& m) {
         return m.stage_failed(stage::model, err);
       });
@@ -213,7 +211,7 @@ void call_model(self_ptr self, const turn_id& turn, turn_io& io, fx::call_model&
       feed(self, [self, turn, result = std::move(result)] {
         return self->state.turns->to_current(turn, turn_clock::now(), [&](turn_machine& m) {
           if (!result)
-            return m.stage_failed(stage::model, local_error(result.error()));
+            return m.stage_failed(stage::model, bus::error_payload(result.error()));
           return m.model_answered(**result);
         });
       });

@@ -81,6 +81,7 @@ struct host_state {
   std::shared_ptr<live_table> table = std::make_shared<live_table>();
   std::unordered_map<std::string, pending> waiting;
   std::optional<bus::request_client> client;
+  std::string direct_prefix; // "troupe.<c>.node.<n>.session.": a direct subject less its id
   static inline const char* name = "session_host";
 
   // Sessions live as long as their host: a stopping node must not wait for
@@ -329,8 +330,8 @@ void on_activate(self_ptr self, bus::in<troupe::v1::ActivateSession>& in) {
 /// passivating): it waits for the session.
 void on_direct(self_ptr self, const std::string& subject, caf::message msg) {
   auto& st = self->state;
-  auto prefix_len = st.env->subjects.direct(st.env->node_id, "session", "x")->size() - 1;
-  auto id = subject.size() > prefix_len ? subject.substr(prefix_len) : std::string{};
+  const auto& prefix = st.direct_prefix;
+  auto id = subject.size() > prefix.size() ? subject.substr(prefix.size()) : std::string{};
   if (auto* e = live(self, id); e && !e->passivating) {
     // Routed here just before it became live again.
     caf::anon_send(caf::actor_cast<caf::actor>(e->actor), std::move(msg));
@@ -342,14 +343,13 @@ void on_direct(self_ptr self, const std::string& subject, caf::message msg) {
 }
 
 template <class Fn>
-void with_caller(self_ptr self, const bus::inbound& in, std::string key, Fn fn) {
+void with_caller(self_ptr self, const bus::inbound& in, Fn fn) {
   if (!in.principal)
     return reply_error(in, error_of(errc::principal_missing,
                                     "session requests need a signed principal"));
   // One worker per caller keeps one user's requests in order.
   auto who = *in.principal;
-  if (key.empty())
-    key = who.tenant() + "/" + who.user();
+  auto key = who.tenant() + "/" + who.user();
   self->state.env->store->run(key, [fn = std::move(fn), who = std::move(who)](
                                      caf::expected<storage::connection*> conn) mutable {
     fn(conn, who);
@@ -359,7 +359,7 @@ void with_caller(self_ptr self, const bus::inbound& in, std::string key, Fn fn) 
 void on_delete(self_ptr self, bus::in<troupe::v1::DeleteSession>& in) {
   auto req = std::make_shared<const bus::in<troupe::v1::DeleteSession>>(std::move(in));
   auto me = caf::actor_cast<caf::actor>(self);
-  with_caller(self, req->raw, {}, [me, req](caf::expected<storage::connection*> conn,
+  with_caller(self, req->raw, [me, req](caf::expected<storage::connection*> conn,
                                            const troupe::v1::Principal& who) {
     deletion d{req, {}, std::nullopt};
     const auto& id = req->msg().session_id();
@@ -472,7 +472,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
 template <class Msg, class Fn>
 void query(self_ptr self, bus::in<Msg>& in, Fn fn) {
   auto shared = std::make_shared<bus::in<Msg>>(std::move(in));
-  with_caller(self, shared->raw, {},
+  with_caller(self, shared->raw,
               [shared, fn](caf::expected<storage::connection*> conn,
                            const troupe::v1::Principal& who) {
                 if (!conn)
@@ -514,6 +514,7 @@ host_impl::behavior_type session_host(self_ptr self, session_env_ptr env,
                     bus::request_options{env->max_envelope_bytes, env->keys, env->registry});
   auto prefix = *env->subjects.direct(env->node_id, "session", "x");
   prefix.pop_back(); // "troupe.<c>.node.<n>.session."
+  st.direct_prefix = prefix;
   auto fail = [self](const caf::error& err) {
     log::get("session")->error("session host cannot serve: {}", bus::describe(err));
     self->quit(err);

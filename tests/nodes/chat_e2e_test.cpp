@@ -28,24 +28,6 @@ std::string fresh_database() {
   return shared_pg_server().create_database("chat_e2e_" + std::to_string(++n));
 }
 
-/// A principal key shared by the nodes of one test cluster, removed with it.
-struct shared_key {
-  temp_dir dir{"troupe-e2e"};
-  std::string path = dir.path() + "/principal.key";
-
-  shared_key() {
-    std::ofstream{path} << std::string(32, 'p');
-    std::filesystem::permissions(path, std::filesystem::perms::owner_read
-                                           | std::filesystem::perms::owner_write);
-  }
-};
-
-http_response post(const node_process& node, const std::string& path, const json& body,
-                   long timeout_ms = 10'000) {
-  return http_send({"POST", node.gateway(path), {"Content-Type: application/json"}, body.dump(),
-                    timeout_ms});
-}
-
 json chat(const node_process& node, const json& body) {
   auto r = post(node, "/v1/chat", body);
   INFO(r.body);

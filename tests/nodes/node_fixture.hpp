@@ -12,6 +12,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/free_port.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace troupe::test {
 
@@ -116,6 +117,25 @@ private:
   std::string dir_;
   std::unique_ptr<child_process> proc_;
 };
+
+/// A principal key shared by the nodes of one test cluster, removed with it.
+struct shared_key {
+  temp_dir dir{"troupe-e2e"};
+  std::string path = dir.path() + "/principal.key";
+
+  shared_key() {
+    std::ofstream{path} << std::string(32, 'p');
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read
+                                           | std::filesystem::perms::owner_write);
+  }
+};
+
+/// POSTs a JSON body to the node's gateway.
+inline http_response post(const node_process& node, const std::string& path,
+                          const nlohmann::json& body, long timeout_ms = 10'000) {
+  return http_send({"POST", node.gateway(path), {"Content-Type: application/json"}, body.dump(),
+                    timeout_ms});
+}
 
 struct cli_result {
   int code = -1; // exit status, -1 after a 20 s timeout

@@ -35,23 +35,6 @@ std::string fresh_database() {
   return shared_pg_server().create_database("spine_e2e_" + std::to_string(++n));
 }
 
-/// The nodes of one cluster sign and verify principals with one key.
-struct shared_key {
-  temp_dir dir{"troupe-spine"};
-  std::string path = dir.path() + "/principal.key";
-  shared_key() {
-    std::ofstream{path} << std::string(32, 's');
-    std::filesystem::permissions(path, std::filesystem::perms::owner_read
-                                         | std::filesystem::perms::owner_write);
-  }
-};
-
-http_response post(const node_process& node, const std::string& path, const json& body,
-                   long timeout_ms = 20'000) {
-  return http_send({"POST", node.gateway(path), {"Content-Type: application/json"}, body.dump(),
-                    timeout_ms});
-}
-
 /// The sum of a counter's series whose labels contain `labels`.
 double counter(const node_process& node, const std::string& name, const std::string& labels = {}) {
   auto text = http_get(node.admin("/metrics")).body;
@@ -125,7 +108,7 @@ TEST_CASE("chunks and results forged onto NATS for a live turn never reach the u
           "[chat][security][integration]") {
   split_cluster c;
   // A first turn makes the session (the fake provider's default answer).
-  auto first = post(*c.gateway, "/v1/chat", {{"message", "hello"}});
+  auto first = post(*c.gateway, "/v1/chat", {{"message", "hello"}}, 20'000);
   INFO(first.body);
   REQUIRE(first.status == 200);
   std::string sid = json::parse(first.body)["session_id"];
@@ -134,7 +117,8 @@ TEST_CASE("chunks and results forged onto NATS for a live turn never reach the u
   forger.subscribe("troupe.test.>");
   c.fake.push(slow_stream(12, 150ms));
   auto streamed = std::async(std::launch::async, [&] {
-    return post(*c.gateway, "/v1/chat/stream", {{"message", "stream please"}, {"session_id", sid}});
+    return post(*c.gateway, "/v1/chat/stream", {{"message", "stream please"}, {"session_id", sid}},
+                20'000);
   });
 
   // The forger watches for the live turn's requests and answers them first,
@@ -197,7 +181,7 @@ TEST_CASE("a deleted session stops, forgets its history, and a later turn on its
           "session_not_found before any model is called",
           "[chat][integration]") {
   split_cluster c;
-  auto first = post(*c.gateway, "/v1/chat", {{"message", "remember this"}});
+  auto first = post(*c.gateway, "/v1/chat", {{"message", "remember this"}}, 20'000);
   INFO(first.body);
   REQUIRE(first.status == 200);
   std::string sid = json::parse(first.body)["session_id"];
@@ -209,7 +193,7 @@ TEST_CASE("a deleted session stops, forgets its history, and a later turn on its
   // The gateway still remembers where the session lived: the turn goes
   // straight there, and must still be refused.
   for (const char* path : {"/v1/chat", "/v1/chat/stream"}) {
-    auto again = post(*c.gateway, path, {{"message", "and now?"}, {"session_id", sid}});
+    auto again = post(*c.gateway, path, {{"message", "and now?"}, {"session_id", sid}}, 20'000);
     INFO(path << ": " << again.body);
     CHECK(again.status == 404);
     CHECK(again.body.find("session_not_found") != std::string::npos);
@@ -232,7 +216,7 @@ TEST_CASE("two nodes racing to take over the sessions of a dead node end with ex
   constexpr int sessions = 8;
   std::vector<std::string> ids;
   for (int i = 0; i < sessions; ++i) {
-    auto r = post(*doomed, "/v1/chat", {{"message", "hi"}});
+    auto r = post(*doomed, "/v1/chat", {{"message", "hi"}}, 20'000);
     REQUIRE(r.status == 200);
     ids.push_back(json::parse(r.body)["session_id"]);
   }
@@ -247,7 +231,7 @@ TEST_CASE("two nodes racing to take over the sessions of a dead node end with ex
   for (const auto& id : ids)
     for (auto* n : {&a, &b})
       turns.push_back(std::async(std::launch::async, [n, id] {
-        return post(*n, "/v1/chat", {{"message", "race"}, {"session_id", id}});
+        return post(*n, "/v1/chat", {{"message", "race"}, {"session_id", id}}, 20'000);
       }));
   std::set<std::string> answers;
   for (auto& t : turns) {
