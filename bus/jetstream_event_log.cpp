@@ -595,14 +595,14 @@ struct jetstream_event_log::impl {
       std::vector<outcome> out;
       {
         std::lock_guard<std::mutex> guard{c.mtx};
-        auto found = c.by_msg.find(j.msg);
-        if (found != c.by_msg.end()) {
-          auto& e = c.entries.at(found->second);
+        if (auto found = c.by_msg.find(j.msg); found != c.by_msg.end()) {
+          // The id is copied: drop_attempt erases `found`.
+          auto id = found->second;
+          auto& e = c.entries.at(id);
           c.clear_step_timer(e);
           c.drop_attempt(e);
-          c.attempt_failed(found->second, e,
-                           attempt_failure(s, jsErrCode{}, why.c_str(), e.attempts), clock::now(),
-                           out);
+          c.attempt_failed(id, e, attempt_failure(s, jsErrCode{}, why.c_str(), e.attempts),
+                           clock::now(), out);
         }
       }
       natsMsg_Destroy(msg);

@@ -540,3 +540,32 @@ TEST_CASE("stream_config max_bytes bounds the stream, dropping the oldest messag
   zero.max_bytes = 0;
   CHECK(code_of(js.ensure_stream(zero)) == bus::errc::jetstream_error);
 }
+
+TEST_CASE("event log: an event the client refuses to send fails at once, with its group's later "
+          "events",
+          "[event_log][integration]") {
+  // Larger than the server's max_payload (1 MiB by default): nats.c refuses
+  // it in the publish call itself, the path a send error also takes.
+  nats_server srv;
+  auto t = connect_to(srv);
+  auto js = open_js(*t);
+  ensure_events_stream(js);
+  auto log = make_log(*t);
+  ledger book;
+  auto big = book.record("big", 0, 30s);
+  big.data.assign(2u << 20, 'x');
+  log->append(std::move(big));
+  log->append(book.record("big", 1, 30s));
+  log->append(book.record("fine", 0, 30s));
+  REQUIRE(book.all_answered(5s));
+  auto events = book.events();
+  CHECK_FALSE(events[0].ok);
+  CHECK(events[0].code == bus::errc::publish_failed);
+  CHECK_FALSE(events[1].ok);
+  CHECK(events[1].code == bus::errc::publish_failed);
+  CHECK(events[2].ok);
+  for (const auto& e : events)
+    CHECK(e.calls == 1);
+  // Refused in the call, not waited out: the deadline was 30 s away.
+  CHECK(events[0].answered - events[0].appended < 5s);
+}
