@@ -1,5 +1,6 @@
 #include "actors/session/session_actor.hpp"
 
+#include <atomic>
 #include <caf/all.hpp>
 #include <deque>
 #include <optional>
@@ -48,14 +49,21 @@ using session_impl = session_actor::extend<caf::reacts_to<committed_atom, commit
                                            caf::reacts_to<tick_atom>, caf::reacts_to<idle_atom>>::
   extend_with<bus::request_client_actor>;
 
+/// How far a turn's events are stored, shared with the event log's
+/// callbacks: an acknowledgement becomes a message to the actor only when
+/// the turn waits for it (or it is a failure), not once per event.
+struct event_progress {
+  std::atomic<uint32_t> stored{0}; // events acknowledged (a turn's are acknowledged in order)
+  std::atomic<uint32_t> wanted{0}; // the turn waits until `stored` reaches this (0: it does not)
+};
+
 /// What the actor keeps of one turn beside its machine: the request to
 /// answer, and where its events and its model call stand.
 struct turn_io {
   bus::in<troupe::v1::TurnRequest> request;
   turn_clock::time_point arrived = turn_clock::now();
   turn_clock::time_point deadline = turn_clock::time_point::max();
-  uint32_t emitted = 0;                    // events handed to the event log
-  uint32_t stored = 0;                     // of those, acknowledged (they are stored in order)
+  std::shared_ptr<event_progress> events = std::make_shared<event_progress>();
   std::optional<troupe::v1::Error> events_failed;
   std::optional<uint32_t> awaiting;        // an await_events not answered yet
   std::optional<uint64_t> model_call;      // the request_client token of the model call
@@ -119,9 +127,17 @@ void emit_event(self_ptr self, const turn_id& turn, turn_io& io, const fx::event
     ev.set_payload_type(e.payload->GetDescriptor()->full_name());
     ev.set_payload(e.payload->SerializeAsString());
   }
-  ++io.emitted;
   auto me = caf::actor_cast<caf::actor>(self);
-  auto done = [me, turn, seq = e.seq](caf::error err) {
+  auto done = [me, turn, seq = e.seq, progress = io.events](caf::error err) {
+    // Against check_events: the turn stores `wanted`, then reads `stored`;
+    // this adds to `stored`, then reads `wanted` (both sequentially
+    // consistent), so one of the two sees the other and no wait is missed.
+    if (!err) {
+      auto stored = progress->stored.fetch_add(1) + 1;
+      auto wanted = progress->wanted.load();
+      if (wanted == 0 || stored < wanted)
+        return;
+    }
     event_outcome o{turn, seq, std::nullopt};
     if (err)
       o.error = bus::error_payload(err);
@@ -150,9 +166,10 @@ void check_events(self_ptr self, const turn_id& turn, turn_io& io) {
   std::optional<troupe::v1::Error> err;
   if (io.events_failed)
     err = io.events_failed;
-  else if (io.stored <= through)
+  else if (io.events->stored.load() <= through)
     return;
   io.awaiting.reset();
+  io.events->wanted.store(0);
   self->state.later.push_back([self, turn, through, err] {
     return self->state.turns->to_current(turn, turn_clock::now(), [&](turn_machine& m) {
       return m.events_acked(through, err);
@@ -285,6 +302,7 @@ void apply(self_ptr self, const turn_id& turn, effect& e) {
         commit(self, turn, x);
       } else if constexpr (std::is_same_v<T, fx::await_events>) {
         io.awaiting = x.through_seq;
+        io.events->wanted.store(x.through_seq + 1);
         check_events(self, turn, io);
       } else if constexpr (std::is_same_v<T, fx::answer>) {
         // Counted before the answer: a client that reads the metrics once
@@ -453,12 +471,8 @@ void on_acked(self_ptr self, event_outcome& o) {
   if (it == st.io.end())
     return;
   auto& io = it->second;
-  if (o.error) {
-    if (!io.events_failed)
-      io.events_failed = o.error;
-  } else {
-    ++io.stored;
-  }
+  if (o.error && !io.events_failed)
+    io.events_failed = o.error;
   check_events(self, o.turn, io);
   run(self, {});
 }
