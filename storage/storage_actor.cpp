@@ -7,25 +7,16 @@
 #include "common/logging.hpp"
 #include "storage/connection.hpp"
 #include "storage/errc.hpp"
+#include "storage/lazy_connection.hpp"
 #include "storage/node_store.hpp"
 
 namespace troupe::storage {
 
 namespace {
 
-using namespace std::chrono_literals;
-using clock = std::chrono::steady_clock;
-
-constexpr auto min_backoff = 250ms;
-constexpr auto max_backoff = 5000ms;
-
 struct storage_state {
-  std::string url;
-  std::chrono::seconds connect_timeout{};
-  std::optional<connection> conn;
+  std::optional<lazy_connection> db;
   storage_status status;
-  clock::time_point retry_at{};
-  std::chrono::milliseconds backoff{0};
   std::string endpoint;    // of the last session, for log lines
   std::string last_logged; // the last failure logged, so repeats stay quiet
   static inline const char* name = "storage";
@@ -42,47 +33,14 @@ std::string describe(const caf::error& err) {
   return caf::to_string(err);
 }
 
-/// A usable session: the one held, or a new one unless the backoff after a
-/// failed attempt is still running (`now`: ignore the backoff).
-caf::error ensure_session(storage_state& st, bool now) {
-  if (st.conn && !st.conn->broken())
-    return caf::none;
-  st.conn.reset();
-  if (!now && clock::now() < st.retry_at)
-    return make_error(errc::unreachable, st.status.last_error.empty()
-                                             ? std::string{"PostgreSQL is unreachable"}
-                                             : st.status.last_error);
-  auto c = connection::open(st.url, st.connect_timeout);
-  if (!c) {
-    st.backoff = std::clamp(st.backoff * 2, std::chrono::milliseconds{min_backoff},
-                            std::chrono::milliseconds{max_backoff});
-    st.retry_at = clock::now() + st.backoff;
-    return c.error();
-  }
-  st.backoff = 0ms;
-  st.endpoint = c->endpoint();
-  st.conn.emplace(std::move(*c));
-  return caf::none;
-}
-
-/// Runs `f` on the session. A held session that turns out to be stale (the
-/// server restarted, a proxy cut an idle connection) is replaced once, at
-/// once, so one outage-free request never fails because of an old one.
+/// Runs `f` on the session (storage/lazy_connection.hpp: replaced once at
+/// once when stale, a fast failure during the backoff after a failed connect).
 template <class F>
 auto with_session(storage_state& st, F f) -> decltype(f(std::declval<connection&>())) {
-  bool held = st.conn && !st.conn->broken();
-  if (auto err = ensure_session(st, false))
-    return err;
-  auto result = f(*st.conn);
-  if (held && st.conn->broken()) {
-    st.conn.reset();
-    if (auto err = ensure_session(st, true))
-      return err;
-    result = f(*st.conn);
-  }
-  if (st.conn->broken())
-    st.conn.reset();
-  return result;
+  return st.db->with_session([&](connection& c) {
+    st.endpoint = c.endpoint();
+    return f(c);
+  });
 }
 
 bool is_connection_error(const caf::error& err) {
@@ -148,8 +106,7 @@ storage_status refresh_status(self_ptr self) {
 
 storage_actor::behavior_type storage_impl(self_ptr self, std::string url,
                                           std::chrono::seconds connect_timeout) {
-  self->state.url = std::move(url);
-  self->state.connect_timeout = connect_timeout;
+  self->state.db.emplace(std::move(url), connect_timeout);
   // Every storage call turns its exceptions into errors; what could still
   // escape (out of memory) ends the actor with a storage error the node's
   // watcher reports, instead of CAF's bare "unhandled exception".

@@ -1,5 +1,6 @@
 #include "actors/gateway/identity/api_key_lookup.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -10,14 +11,9 @@
 
 #include "common/logging.hpp"
 #include "storage/errc.hpp"
+#include "storage/lazy_connection.hpp"
 
 namespace troupe::gateway::identity {
-
-namespace {
-
-using clock = std::chrono::steady_clock;
-
-} // namespace
 
 struct api_key_lookup::state {
   explicit state(options o) : opts(std::move(o)) {}
@@ -34,53 +30,38 @@ struct api_key_lookup::state {
   bool stopping = false;
   std::thread worker;
 
-  // The lookup thread's own.
-  std::optional<storage::connection> conn;
-  clock::time_point down_until{};
-  caf::error last_failure;
-
-  /// The session, (re)opened if needed; the last failure while PostgreSQL
-  /// is considered down.
-  caf::expected<storage::connection*> session() {
-    if (conn && !conn->broken())
-      return &*conn;
-    conn.reset();
-    if (clock::now() < down_until)
-      return last_failure;
-    auto opened = storage::connection::open(opts.database_url, opts.connect_timeout);
-    if (!opened) {
-      last_failure = opened.error();
-      down_until = clock::now() + opts.retry_after; // from the failure: a connect may take long
-      log::get("identity")
-          ->warn("API key store unavailable: {}", storage::message_of(last_failure));
-      return last_failure;
-    }
-    conn.emplace(std::move(*opened));
-    return &*conn;
-  }
+  // The lookup thread's own. After a failed connect every read is answered
+  // at once with that failure for at least retry_after.
+  storage::lazy_connection db{opts.database_url,
+                              {opts.connect_timeout, opts.retry_after,
+                               std::max(opts.retry_after, std::chrono::milliseconds{5000})}};
+  bool was_down = false;
 
   fetched read(const std::string& key_id) {
-    // A session may have died while idle: the first query finds out, a fresh
-    // session gets one more try.
-    for (int attempt = 0;; ++attempt) {
-      auto s = session();
-      if (!s)
-        return s.error();
-      auto row = storage::find_api_key(**s, key_id);
-      if (row || !(*s)->broken() || attempt == 1) {
-        if (!row)
-          log::get("identity")
-              ->error("reading API key {} failed: {}", key_id, storage::message_of(row.error()));
-        return row;
-      }
-    }
+    // A session that died while idle is replaced and the read made again.
+    auto row =
+        db.with_session([&](storage::connection& c) { return storage::find_api_key(c, key_id); });
+    note_reachability();
+    if (!row)
+      log::get("identity")
+          ->error("reading API key {} failed: {}", key_id, storage::message_of(row.error()));
+    return row;
+  }
+
+  /// One line when the store goes away, one when it is back.
+  void note_reachability() {
+    bool down = static_cast<bool>(db.last_failure());
+    if (down && !was_down)
+      log::get("identity")
+          ->warn("API key store unavailable: {}", storage::message_of(db.last_failure()));
+    else if (!down && was_down)
+      log::get("identity")->info("API key store reachable again");
+    was_down = down;
   }
 
   void record_use(const std::string& key_id) {
-    auto s = session();
-    if (!s)
-      return;
-    if (auto err = storage::touch_api_key(**s, key_id))
+    if (auto err = db.with_session(
+            [&](storage::connection& c) { return storage::touch_api_key(c, key_id); }))
       log::get("identity")
           ->debug("recording the use of API key {} failed: {}", key_id, storage::message_of(err));
   }
