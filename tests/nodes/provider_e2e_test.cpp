@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/nodes/node_fixture.hpp"
 #include "tests/support/fake_openai_server.hpp"
@@ -26,7 +27,8 @@ struct provider_cluster {
   std::string dir = tmp.path();
   std::unique_ptr<node_process> node;
 
-  provider_cluster() {
+  /// `extra`: more node configuration (TOML), after the inference section.
+  explicit provider_cluster(const std::string& extra = {}) {
     static int n = 0;
     db = shared_pg_server().create_database("provider_e2e_" + std::to_string(++n));
     auto key = dir + "/master.key";
@@ -36,21 +38,22 @@ struct provider_cluster {
             == 0);
     REQUIRE(cli({"role", "set", "default", "fake/fake-model", "--database-url", db}) == 0);
     node = std::make_unique<node_process>(node_options{
-      "prov", {}, nats.url(), db,
-      "[inference]\nmaster_key_file = \"" + key + "\"\nrequest_timeout_s = 60\n"});
+        "prov",
+        {},
+        nats.url(),
+        db,
+        "[inference]\nmaster_key_file = \"" + key + "\"\nrequest_timeout_s = 60\n" + extra});
     REQUIRE(node->wait_ready());
   }
-  ~provider_cluster() {
-    node.reset();
-  }
+  ~provider_cluster() { node.reset(); }
 
   int cli(std::vector<std::string> args) {
     return run_troupe(std::move(args), dir + "/cli.log", {"FAKE_KEY=sk-fake-secret"}).code;
   }
 
   http_response post(const std::string& path, const json& body, long timeout_ms = 10'000) {
-    return http_send({"POST", node->gateway(path), {"Content-Type: application/json"},
-                      body.dump(), timeout_ms});
+    return http_send(
+        {"POST", node->gateway(path), {"Content-Type: application/json"}, body.dump(), timeout_ms});
   }
 };
 
@@ -86,8 +89,8 @@ TEST_CASE("a client that hangs up cancels its turn through the bus: the provider
     json body = {{"message", "never answered"}, {"session_id", sid}};
     raw_connection client{c.node->gateway_port()};
     client.send("POST /v1/chat/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                "Content-Length: " + std::to_string(body.dump().size()) + "\r\n\r\n"
-                + body.dump());
+                "Content-Length: "
+                + std::to_string(body.dump().size()) + "\r\n\r\n" + body.dump());
     REQUIRE(wait_until(30s, [&] { return c.fake.requests().size() == 2; }));
   }
 
@@ -103,4 +106,35 @@ TEST_CASE("a client that hangs up cancels its turn through the bus: the provider
   auto msgs = json::parse(http_get(c.node->gateway("/v1/sessions/" + sid + "/messages")).body);
   REQUIRE(msgs["messages"].size() == 4);
   CHECK(msgs["messages"][2]["content"] == "after");
+}
+
+TEST_CASE("a turn for a session whose queue is full is refused at once with 429 session_busy and "
+          "Retry-After",
+          "[chat][integration]") {
+  // No queue at all: while one turn runs, the next is refused.
+  provider_cluster c{"[session]\nmax_queued_turns = 0\n"};
+  auto first = c.post("/v1/chat", {{"message", "hello"}});
+  REQUIRE(first.status == 200);
+  std::string sid = json::parse(first.body)["session_id"];
+
+  c.fake.push(scripted_response::hang());
+  http_response running;
+  std::thread holder{[&] {
+    running = c.post("/v1/chat", {{"message", "held"}, {"session_id", sid}}, 30'000);
+  }};
+  REQUIRE(wait_until(30s, [&] { return c.fake.requests().size() == 2; }));
+
+  auto busy = c.post("/v1/chat", {{"message", "one too many"}, {"session_id", sid}});
+  INFO(busy.body << "\n" << c.node->log());
+  CHECK(busy.status == 429);
+  CHECK(json::parse(busy.body)["error"]["code"] == "session_busy");
+  auto retry = busy.header("Retry-After");
+  REQUIRE_FALSE(retry.empty());
+  CHECK(std::stoi(retry) >= 1);
+  // The refused turn reached neither the provider nor the history.
+  CHECK(c.fake.requests().size() == 2);
+
+  // The held turn ends when the node stops; the client thread is joined.
+  c.node.reset();
+  holder.join();
 }
