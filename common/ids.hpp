@@ -4,6 +4,7 @@
 /// underneath (what the wire and the database hold), but the compiler keeps
 /// them apart. Construction is explicit; `str()` gives the string back at
 /// the edges (protobuf fields, subjects, SQL parameters, logs).
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <compare>
 #include <cstddef>
 #include <functional>
@@ -39,6 +40,13 @@ using turn_id = named_id<struct turn_tag>;
 using node_id = named_id<struct node_tag>;
 
 } // namespace troupe
+
+// Ids travel in actor messages inside one node (never serialized by CAF).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::tenant_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::user_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::session_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::turn_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::node_id)
 
 template <class Tag>
 struct std::hash<troupe::named_id<Tag>> {

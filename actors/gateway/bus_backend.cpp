@@ -33,10 +33,10 @@ public:
       done(restarting);
       return [] {};
     }
-    auto turn_id = bus::new_message_id();
+    turn_id turn{bus::new_message_id()};
     caf::anon_send(gw, chat_atom::value,
-                   chat_job{std::move(in), turn_id, std::move(on_chunk), std::move(done)});
-    return [gw, turn_id] { caf::anon_send(gw, cancel_atom::value, turn_id); };
+                   chat_job{std::move(in), turn, std::move(on_chunk), std::move(done)});
+    return [gw, turn] { caf::anon_send(gw, cancel_atom::value, turn); };
   }
 
   void list_sessions(const troupe::v1::Principal& who, troupe::v1::ListSessions q,

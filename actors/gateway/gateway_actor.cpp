@@ -27,8 +27,8 @@ constexpr size_t max_cached_owners = 100'000;
 
 struct turn_ctx {
   chat_job job;
-  std::string session_id;
-  std::string owner;
+  session_id session;   // empty until svc.session has found or made it
+  node_id owner;
   bool resent = false;
   std::optional<uint64_t> token; // the TurnRequest in flight
 };
@@ -37,8 +37,8 @@ struct gw_state {
   gateway_config cfg;
   bus::subjects subjects{"troupe"};
   std::optional<bus::request_client> client;
-  std::unordered_map<std::string, std::string> owners; // session id -> node
-  std::unordered_map<std::string, turn_ctx> turns;      // turn id -> turn
+  std::unordered_map<session_id, node_id> owners; // who hosts a session, as last found
+  std::unordered_map<turn_id, turn_ctx> turns;
   std::unordered_map<uint64_t, reply_fn> queries;       // local id -> caller
   uint64_t next_query = 0;
   static inline const char* name = "gateway";
@@ -82,9 +82,9 @@ bus::call_options for_caller(const troupe::v1::Principal& who) {
   return opts;
 }
 
-void finish(self_ptr self, const std::string& turn_id, result<troupe::v1::TurnResult> r) {
+void finish(self_ptr self, const turn_id& turn, result<troupe::v1::TurnResult> r) {
   auto& st = self->state;
-  auto it = st.turns.find(turn_id);
+  auto it = st.turns.find(turn);
   if (it == st.turns.end())
     return;
   auto done = std::move(it->second.job.done);
@@ -92,46 +92,46 @@ void finish(self_ptr self, const std::string& turn_id, result<troupe::v1::TurnRe
   done(std::move(r));
 }
 
-void send_turn(self_ptr self, const std::string& turn_id);
+void send_turn(self_ptr self, const turn_id& turn);
 
 /// Asks svc.session where the turn's session lives (activating it there),
 /// then sends the turn to it.
-void locate(self_ptr self, const std::string& turn_id, const std::string& failed_owner) {
+void locate(self_ptr self, const turn_id& turn, const node_id& failed_owner) {
   auto& st = self->state;
-  auto& t = st.turns.at(turn_id);
+  auto& t = st.turns.at(turn);
   troupe::v1::ActivateSession req;
-  req.set_session_id(t.session_id);
-  req.set_external_key(t.session_id.empty() ? t.job.in.session_key : std::string{});
-  req.set_failed_owner(failed_owner);
+  req.set_session_id(t.session.str());
+  req.set_external_key(t.session.empty() ? t.job.in.session_key : std::string{});
+  req.set_failed_owner(failed_owner.str());
   auto env = addressed(self, req, t.job.in.principal);
   if (!env)
-    return finish(self, turn_id, api_error_of(env.error()));
+    return finish(self, turn, api_error_of(env.error()));
   st.client->request(
     self, *st.subjects.svc("session"), std::move(*env), st.cfg.request_timeout,
-    [self, turn_id](caf::expected<bus::reply> reply) {
+    [self, turn](caf::expected<bus::reply> reply) {
       auto& st = self->state;
-      auto it = st.turns.find(turn_id);
+      auto it = st.turns.find(turn);
       if (it == st.turns.end())
         return;
       auto loc = bus::reply_as<troupe::v1::SessionLocation>(reply);
       if (!loc)
-        return finish(self, turn_id, api_error_of(loc.error()));
+        return finish(self, turn, api_error_of(loc.error()));
       if (st.owners.size() >= max_cached_owners)
         st.owners.clear();
-      st.owners[(*loc)->session_id()] = (*loc)->node();
-      it->second.session_id = (*loc)->session_id();
-      it->second.owner = (*loc)->node();
-      send_turn(self, turn_id);
+      it->second.session = session_id{(*loc)->session_id()};
+      it->second.owner = node_id{(*loc)->node()};
+      st.owners[it->second.session] = it->second.owner;
+      send_turn(self, turn);
     },
     for_caller(t.job.in.principal));
 }
 
-void send_turn(self_ptr self, const std::string& turn_id) {
+void send_turn(self_ptr self, const turn_id& turn) {
   auto& st = self->state;
-  auto& t = st.turns.at(turn_id);
+  auto& t = st.turns.at(turn);
   troupe::v1::TurnRequest req;
-  req.set_session_id(t.session_id);
-  req.set_turn_id(turn_id);
+  req.set_session_id(t.session.str());
+  req.set_turn_id(turn.str());
   req.set_message(t.job.in.message);
   req.set_model(t.job.in.model);
   req.set_stream(t.job.in.stream);
@@ -139,79 +139,79 @@ void send_turn(self_ptr self, const std::string& turn_id) {
     *req.add_extra_messages() = m;
   auto env = addressed(self, req, t.job.in.principal);
   if (!env)
-    return finish(self, turn_id, api_error_of(env.error()));
+    return finish(self, turn, api_error_of(env.error()));
   env->set_deadline_unix_ms(bus::now_unix_ms() + st.cfg.turn_timeout.count());
-  auto subject = st.subjects.direct(t.owner, "session", t.session_id);
+  auto subject = st.subjects.direct(t.owner.str(), "session", t.session.str());
   if (!subject)
-    return finish(self, turn_id, api_error_of(subject.error()));
+    return finish(self, turn, api_error_of(subject.error()));
   auto opts = for_caller(t.job.in.principal);
   if (t.job.in.stream)
-    opts.on_partial = [self, turn_id](bus::reply r) {
+    opts.on_partial = [self, turn](bus::reply r) {
       auto& st = self->state;
-      auto it = st.turns.find(turn_id);
+      auto it = st.turns.find(turn);
       auto chunk = bus::reply_as<troupe::v1::TurnChunk>(r);
       if (it != st.turns.end() && chunk && it->second.job.on_chunk)
         it->second.job.on_chunk(**chunk);
     };
   st.client->request(
     self, *subject, std::move(*env), st.cfg.turn_timeout,
-    [self, turn_id](caf::expected<bus::reply> reply) {
+    [self, turn](caf::expected<bus::reply> reply) {
       auto& st = self->state;
-      auto it = st.turns.find(turn_id);
+      auto it = st.turns.find(turn);
       if (it == st.turns.end())
         return;
       auto& t = it->second;
       t.token.reset();
       auto res = bus::reply_as<troupe::v1::TurnResult>(reply);
       if (res)
-        return finish(self, turn_id, **res);
+        return finish(self, turn, **res);
       auto e = bus::error_payload(res.error());
       // Nobody got the turn: the owner is gone or gave the session up.
       bool not_delivered = e.code() == "no_responders" || e.code() == "session_moved";
       if (not_delivered && !t.resent) {
         t.resent = true;
-        st.owners.erase(t.session_id);
-        return locate(self, turn_id, t.owner);
+        st.owners.erase(t.session);
+        return locate(self, turn, t.owner);
       }
-      finish(self, turn_id, api_error_of(e));
+      finish(self, turn, api_error_of(e));
     },
     std::move(opts));
   // A request that failed before it was sent has finished the turn already.
-  if (auto it = st.turns.find(turn_id); it != st.turns.end())
+  if (auto it = st.turns.find(turn); it != st.turns.end())
     it->second.token = st.client->last_token();
 }
 
 void start_chat(self_ptr self, chat_job& job) {
   auto& st = self->state;
-  auto turn_id = job.turn_id;
-  auto& t = st.turns[turn_id];
-  t.session_id = job.in.session_id;
+  auto turn = job.turn;
+  auto& t = st.turns[turn];
+  t.session = session_id{job.in.session_id};
   t.job = std::move(job);
-  if (auto it = st.owners.find(t.session_id); !t.session_id.empty() && it != st.owners.end()) {
+  if (auto it = st.owners.find(t.session); !t.session.empty() && it != st.owners.end()) {
     t.owner = it->second;
-    send_turn(self, turn_id);
+    send_turn(self, turn);
   } else {
-    locate(self, turn_id, {});
+    locate(self, turn, {});
   }
 }
 
-void cancel(self_ptr self, const std::string& turn_id) {
+void cancel(self_ptr self, const turn_id& turn) {
   auto& st = self->state;
-  auto it = st.turns.find(turn_id);
+  auto it = st.turns.find(turn);
   if (it == st.turns.end())
     return;
   auto& t = it->second;
   if (t.token) {
     st.client->abandon(*t.token);
     troupe::v1::CancelTurn req;
-    req.set_session_id(t.session_id);
-    req.set_turn_id(turn_id);
+    req.set_session_id(t.session.str());
+    req.set_turn_id(turn.str());
     if (auto env = addressed(self, req, t.job.in.principal))
-      if (auto subject = st.subjects.direct(t.owner, "session", t.session_id))
+      if (auto subject = st.subjects.direct(t.owner.str(), "session", t.session.str()))
         st.client->request(self, *subject, std::move(*env), st.cfg.request_timeout,
                            [](caf::expected<bus::reply>) {}, for_caller(t.job.in.principal));
   }
-  finish(self, turn_id, api_error{499, "cancelled", "the client went away"});
+  finish(self, turn, api_error{499, "cancelled", "the client went away"});
 }
 
 void query(self_ptr self, query_job& job) {
@@ -236,7 +236,7 @@ void query(self_ptr self, query_job& job) {
       auto done = std::move(it->second);
       st.queries.erase(it);
       if (reply && !forget.empty())
-        st.owners.erase(forget);
+        st.owners.erase(session_id{forget});
       done(std::move(reply));
     },
     for_caller(job.who));
@@ -258,7 +258,7 @@ gateway_impl::behavior_type gateway_fn(self_ptr self, gateway_config cfg) {
   return {
     [self](chat_atom, chat_job& job) { start_chat(self, job); },
     [self](query_atom, query_job& job) { query(self, job); },
-    [self](cancel_atom, const std::string& turn_id) { cancel(self, turn_id); },
+    [self](cancel_atom, const turn_id& turn) { cancel(self, turn); },
     [self](bus::in<troupe::v1::Ping>& in) { bus::answer_ping(in.raw, self->state.cfg.node_id); },
     [self](reply_atom, uint64_t token, bus::message& m) {
       self->state.client->handle_reply(token, m);

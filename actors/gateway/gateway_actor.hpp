@@ -26,6 +26,7 @@
 #include "bus/principal.hpp"
 #include "bus/request_client.hpp"
 #include "bus/transport.hpp"
+#include "common/ids.hpp"
 
 namespace troupe::gateway {
 
@@ -35,7 +36,7 @@ using reply_fn = std::function<void(caf::expected<bus::reply>)>;
 /// One turn for the gateway to run.
 struct chat_job {
   turn_input in;
-  std::string turn_id;
+  turn_id turn;
   chunk_fn on_chunk;
   callback<troupe::v1::TurnResult> done;
 };
@@ -62,7 +63,7 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 using gateway_actor =
   caf::typed_actor<caf::reacts_to<chat_atom, chat_job>, caf::reacts_to<query_atom, query_job>,
-                   caf::reacts_to<cancel_atom, std::string /*turn id*/>>;
+                   caf::reacts_to<cancel_atom, turn_id>>;
 
 struct gateway_config {
   std::string node_id;
