@@ -129,6 +129,19 @@ public:
     return out;
   }
 
+  /// `env` carrying a principal for tenant/user signed with the fixture's
+  /// keys, valid for a minute.
+  troupe::v1::Envelope signed_as(troupe::v1::Envelope env, const std::string& tenant,
+                                 const std::string& user) {
+    troupe::v1::Principal p;
+    p.set_tenant(tenant);
+    p.set_user(user);
+    p.set_expires_unix_ms(bus::now_unix_ms() + 60'000);
+    *env.mutable_principal() = *keys->sign(p);
+    env.set_tenant(tenant);
+    return env;
+  }
+
   bus::bridge_status status() {
     bus::bridge_status out;
     self->request(bridge, 5s, status_atom::value)

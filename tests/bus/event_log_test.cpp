@@ -46,6 +46,14 @@ std::shared_ptr<bus::jetstream_event_log> make_log(const bus::nats_transport& t,
   return typed;
 }
 
+/// A nats-server with the events stream ("ev.>") and a connection to it.
+struct stream_server {
+  nats_server srv;
+  std::shared_ptr<bus::nats_transport> t = connect_to(srv);
+  bus::jetstream js = open_js(*t);
+  stream_server() { ensure_events_stream(js); }
+};
+
 /// What became of every event appended through it; safe across threads.
 class ledger {
 public:
@@ -183,10 +191,8 @@ bool is_prefix_order(const std::vector<int>& seqs) {
 
 TEST_CASE("event log: many groups appended concurrently are each stored once, in append order",
           "[event_log][integration]") {
-  nats_server srv;
-  auto t = connect_to(srv);
-  auto js = open_js(*t);
-  ensure_events_stream(js);
+  stream_server env;
+  auto& [srv, t, js] = env;
   bus::jetstream_event_log_options opts;
   opts.max_in_flight = 16; // fewer slots than groups: most wait in the log's queue
   auto log = make_log(*t, opts);
@@ -225,10 +231,8 @@ TEST_CASE("event log: many groups appended concurrently are each stored once, in
 
 TEST_CASE("event log: a second event with the same msg id is stored once and both succeed",
           "[event_log][integration]") {
-  nats_server srv;
-  auto t = connect_to(srv);
-  auto js = open_js(*t);
-  ensure_events_stream(js);
+  stream_server env;
+  auto& [srv, t, js] = env;
   auto log = make_log(*t);
   ledger book;
   log->append(book.record("dup", 0, 10s, "same-id"));
@@ -249,10 +253,8 @@ TEST_CASE("event log: a second event with the same msg id is stored once and bot
 
 TEST_CASE("event log: done runs without the log's lock, so it may append the next event",
           "[event_log][integration]") {
-  nats_server srv;
-  auto t = connect_to(srv);
-  auto js = open_js(*t);
-  ensure_events_stream(js);
+  stream_server env;
+  auto& [srv, t, js] = env;
   auto log = make_log(*t);
   constexpr int chain = 100;
   std::atomic<int> stored_ok{0};
@@ -305,10 +307,8 @@ TEST_CASE("event log: an event no stream takes is retried and fails at its deadl
 TEST_CASE("event log: a server killed and restarted mid-stream loses no acknowledged event and "
           "leaves no gaps",
           "[event_log][integration]") {
-  nats_server srv;
-  auto t = connect_to(srv);
-  auto js = open_js(*t);
-  ensure_events_stream(js);
+  stream_server env;
+  auto& [srv, t, js] = env;
   bus::jetstream_event_log_options opts;
   opts.ack_timeout = 500ms;
   opts.retry_initial = 20ms;
@@ -423,10 +423,8 @@ TEST_CASE("event log: a server killed and restarted mid-stream loses no acknowle
 }
 
 TEST_CASE("event log: append never blocks, even with the server down", "[event_log][integration]") {
-  nats_server srv;
-  auto t = connect_to(srv);
-  auto js = open_js(*t);
-  ensure_events_stream(js);
+  stream_server env;
+  auto& [srv, t, js] = env;
   auto log = make_log(*t);
   srv.stop();
   REQUIRE(wait_until(5s, [&] { return t->state() == bus::link_state::reconnecting; }));
@@ -453,10 +451,8 @@ TEST_CASE("event log: append never blocks, even with the server down", "[event_l
 
 TEST_CASE("event log: destroying the log answers every pending event exactly once",
           "[event_log][integration]") {
-  nats_server srv;
-  auto t = connect_to(srv);
-  auto js = open_js(*t);
-  ensure_events_stream(js);
+  stream_server env;
+  auto& [srv, t, js] = env;
   ledger book;
   auto check_exactly_once = [&](size_t expected) {
     REQUIRE(book.size() == expected);
@@ -546,10 +542,8 @@ TEST_CASE("event log: an event the client refuses to send fails at once, with it
           "[event_log][integration]") {
   // Larger than the server's max_payload (1 MiB by default): nats.c refuses
   // it in the publish call itself, the path a send error also takes.
-  nats_server srv;
-  auto t = connect_to(srv);
-  auto js = open_js(*t);
-  ensure_events_stream(js);
+  stream_server env;
+  auto& [srv, t, js] = env;
   auto log = make_log(*t);
   ledger book;
   auto big = book.record("big", 0, 30s);

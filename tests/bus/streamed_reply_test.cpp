@@ -111,14 +111,7 @@ struct stream_fixture : bridge_fixture {
   }
 
   troupe::v1::Envelope signed_ping(uint64_t seq, const std::string& user) {
-    auto env = ping(seq);
-    troupe::v1::Principal p;
-    p.set_tenant("acme");
-    p.set_user(user);
-    p.set_expires_unix_ms(bus::now_unix_ms() + 60'000);
-    *env.mutable_principal() = *keys->sign(p);
-    env.set_tenant("acme");
-    return env;
+    return signed_as(ping(seq), "acme", user);
   }
 
   std::string rejected(const std::string& reason) {

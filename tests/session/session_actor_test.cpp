@@ -94,20 +94,18 @@ struct session_fixture : bridge_fixture {
     REQUIRE(ok);
   }
 
+  /// `msg` in an envelope with acme/`user`'s signed principal.
+  troupe::v1::Envelope signed_by(const std::string& user, const google::protobuf::Message& msg) {
+    return signed_as(bus::make_envelope(msg), "acme", user);
+  }
+
   /// A turn as alice sends it, signed.
   caf::expected<troupe::v1::TurnResult> turn(const std::string& turn_id, const std::string& text) {
     troupe::v1::TurnRequest req;
     req.set_session_id("s1");
     req.set_turn_id(turn_id);
     req.set_message(text);
-    auto env = bus::make_envelope(req);
-    troupe::v1::Principal p;
-    p.set_tenant("acme");
-    p.set_user("alice");
-    p.set_expires_unix_ms(bus::now_unix_ms() + 60'000);
-    *env.mutable_principal() = *keys->sign(p);
-    env.set_tenant("acme");
-    auto reply = request(session_subject, std::move(env), caf::timespan{5s});
+    auto reply = request(session_subject, signed_by("alice", req), caf::timespan{5s});
     if (!reply)
       return reply.error();
     return bus::payload_as<troupe::v1::TurnResult>(*reply);
@@ -183,13 +181,7 @@ TEST_CASE("a turn from someone other than the session's owner is refused as not 
   troupe::v1::TurnRequest req;
   req.set_session_id("s1");
   req.set_message("let me in");
-  auto env = bus::make_envelope(req);
-  troupe::v1::Principal p;
-  p.set_tenant("acme");
-  p.set_user("mallory");
-  p.set_expires_unix_ms(bus::now_unix_ms() + 60'000);
-  *env.mutable_principal() = *f.keys->sign(p);
-  auto reply = f.request(f.session_subject, std::move(env), caf::timespan{5s});
+  auto reply = f.request(f.session_subject, f.signed_by("mallory", req), caf::timespan{5s});
   REQUIRE_FALSE(reply);
   CHECK(session::is(reply.error(), session::errc::session_not_found));
   CHECK(f.store->commits().empty());
