@@ -159,3 +159,17 @@ TEST_CASE("a stream chunk that is not JSON or carries an error fails the stream"
   CHECK(is(a.add(R"({"error":{"message":"overloaded"}})", {}), errc::provider_error));
   CHECK_FALSE(a.complete());
 }
+
+TEST_CASE("message text reaches the provider escaped, and bytes that are not UTF-8 as U+FFFD") {
+  auto req = troupe::test::make_request(
+    {{"system", "say \"hi\"\\n"}, {"user", std::string{"tab\there\nnul\x01 end"}},
+     {"assistant", std::string{"bad \xff byte"}}});
+  auto body = openai::request_body(req, "m\"odel", false);
+  REQUIRE(body);
+  auto j = json::parse(*body); // throws if the body is not JSON
+  CHECK(j["model"] == "m\"odel");
+  REQUIRE(j["messages"].size() == 3);
+  CHECK(j["messages"][0] == json{{"role", "system"}, {"content", "say \"hi\"\\n"}});
+  CHECK(j["messages"][1]["content"] == std::string{"tab\there\nnul\x01 end"});
+  CHECK(j["messages"][2]["content"] == "bad \xEF\xBF\xBD byte");
+}
