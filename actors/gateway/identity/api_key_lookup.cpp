@@ -1,6 +1,5 @@
 #include "actors/gateway/identity/api_key_lookup.hpp"
 
-#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -31,10 +30,10 @@ struct api_key_lookup::state {
   std::thread worker;
 
   // The lookup thread's own. After a failed connect every read is answered
-  // at once with that failure for at least retry_after.
+  // at once with that failure for retry_after (fixed: keys must work again
+  // soon after the database does).
   storage::lazy_connection db{opts.database_url,
-                              {opts.connect_timeout, opts.retry_after,
-                               std::max(opts.retry_after, std::chrono::milliseconds{5000})}};
+                              {opts.connect_timeout, opts.retry_after, opts.retry_after}};
   bool was_down = false;
 
   fetched read(const std::string& key_id) {
