@@ -26,8 +26,8 @@ namespace troupe::storage {
 
 struct lazy_connection_options {
   std::chrono::seconds connect_timeout{5};
-  std::chrono::milliseconds min_backoff{250};
-  std::chrono::milliseconds max_backoff{5000};
+  std::chrono::milliseconds min_backoff{100};
+  std::chrono::milliseconds max_backoff{1000};
 };
 
 class lazy_connection {
