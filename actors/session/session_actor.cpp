@@ -54,7 +54,9 @@ using session_impl = session_actor::extend<caf::reacts_to<committed_atom, commit
 /// the turn waits for it (or it is a failure), not once per event.
 struct event_progress {
   std::atomic<uint32_t> stored{0}; // events acknowledged (a turn's are acknowledged in order)
-  std::atomic<uint32_t> wanted{0}; // the turn waits until `stored` reaches this (0: it does not)
+  // The turn's await_events{through} not answered yet, as through + 1 (0: none):
+  // the turn waits until `stored` reaches it.
+  std::atomic<uint32_t> wanted{0};
 };
 
 /// What the actor keeps of one turn beside its machine: the request to
@@ -65,7 +67,6 @@ struct turn_io {
   turn_clock::time_point deadline = turn_clock::time_point::max();
   std::shared_ptr<event_progress> events = std::make_shared<event_progress>();
   std::optional<troupe::v1::Error> events_failed;
-  std::optional<uint32_t> awaiting;        // an await_events not answered yet
   std::optional<uint64_t> model_call;      // the request_client token of the model call
 };
 
@@ -160,15 +161,15 @@ void emit_event(self_ptr self, const turn_id& turn, turn_io& io, const fx::event
 
 /// The answer to an await_events, when it is known now.
 void check_events(self_ptr self, const turn_id& turn, turn_io& io) {
-  if (!io.awaiting)
+  auto wanted = io.events->wanted.load();
+  if (wanted == 0)
     return;
-  auto through = *io.awaiting;
+  auto through = wanted - 1;
   std::optional<troupe::v1::Error> err;
   if (io.events_failed)
     err = io.events_failed;
-  else if (io.events->stored.load() <= through)
+  else if (io.events->stored.load() < wanted)
     return;
-  io.awaiting.reset();
   io.events->wanted.store(0);
   self->state.later.push_back([self, turn, through, err] {
     return self->state.turns->to_current(turn, turn_clock::now(), [&](turn_machine& m) {
@@ -301,7 +302,6 @@ void apply(self_ptr self, const turn_id& turn, effect& e) {
       } else if constexpr (std::is_same_v<T, fx::commit>) {
         commit(self, turn, x);
       } else if constexpr (std::is_same_v<T, fx::await_events>) {
-        io.awaiting = x.through_seq;
         io.events->wanted.store(x.through_seq + 1);
         check_events(self, turn, io);
       } else if constexpr (std::is_same_v<T, fx::answer>) {

@@ -6,9 +6,9 @@
 /// opened on the first read, reopened when it breaks, a read on a session
 /// found stale made once more on a fresh one. After a failed connect it
 /// answers every read at once with that failure for `retry_after`, so an
-/// outage costs callers a fast 503 rather than a queue of connect timeouts. Concurrent reads of one
-/// key id share a single query. At most `max_waiting` replies wait; beyond
-/// that `fetch` refuses at once.
+/// outage costs callers a fast 503 rather than a queue of connect timeouts.
+/// Concurrent reads of one key id share a single query. At most
+/// `max_waiting` replies wait; beyond that `fetch` refuses at once.
 ///
 /// Lifecycle: the thread starts in the constructor and stops in the
 /// destructor, which answers every waiting reply with errc::unreachable.
