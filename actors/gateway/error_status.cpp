@@ -26,6 +26,7 @@ const table& statuses() {
     {{"session", "result_too_large"}, 502},    {{"session", "step_limit_reached"}, 502},
     {{"session", "guardrail_blocked"}, 400},   {{"session", "stage_unavailable"}, 503},
     {{"session", "principal_missing"}, 401},   {{"session", "session_stopped"}, 503},
+    {{"session", "turn_in_progress"}, 409},    {{"session", "turn_id_reused"}, 422},
     {{"inference", "model_unknown"}, 404},     {{"inference", "role_not_configured"}, 400},
     {{"inference", "invalid_request"}, 400},   {{"inference", "provider_key_missing"}, 503},
     {{"inference", "backend_unavailable"}, 503}, {{"inference", "provider_error"}, 502},
@@ -50,7 +51,7 @@ unsigned status_of(const troupe::v1::Error& e) noexcept {
 api_error api_error_of(const troupe::v1::Error& e) {
   api_error out{status_of(e), e.code(), e.message()};
   // One queued turn ahead is typically done within a second.
-  if (out.status == 429)
+  if (out.status == 429 || out.code == "turn_in_progress")
     out.retry_after_s = 1;
   return out;
 }

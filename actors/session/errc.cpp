@@ -6,11 +6,12 @@ namespace troupe::session {
 
 namespace {
 
-constexpr error_table<errc, 16> table{error_category, "session", {
+constexpr error_table<errc, 18> table{error_category, "session", {
   "unknown",           "session_not_found",  "session_moved",      "session_busy",
   "invalid_request",   "cancelled",          "deadline_expired",   "persist_failed",
   "events_unavailable", "result_too_large",  "step_limit_reached", "guardrail_blocked",
   "stage_unavailable", "principal_missing",  "unknown_type",       "session_stopped",
+  "turn_in_progress",  "turn_id_reused",
 }};
 
 } // namespace

@@ -30,6 +30,8 @@ enum class errc : uint8_t {
   principal_missing,   // a request that acts for someone without a signed principal
   unknown_type,        // a message type the session does not handle
   session_stopped,     // the node hosting the session stopped before the turn ended
+  turn_in_progress,    // a turn with this id is queued or running: its answer is not known yet
+  turn_id_reused,      // a turn id (an idempotency key) sent again with another message
 };
 
 /// The stable name of `code`, e.g. "session_busy".

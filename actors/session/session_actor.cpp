@@ -8,6 +8,7 @@
 
 #include "actors/session/context_window.hpp"
 #include "actors/session/errc.hpp"
+#include "actors/session/recent_turns.hpp"
 #include "actors/session/turn_events.hpp"
 #include "actors/session/turn_queue.hpp"
 #include "bus/envelope_codec.hpp"
@@ -76,6 +77,7 @@ struct state {
   session_id id;
   caf::actor host;
   std::optional<context_window> window;
+  std::optional<recent_turns> recent;
   std::optional<turn_queue> turns;
   std::unordered_map<turn_id, turn_io> io;
   std::optional<bus::request_client> client;
@@ -92,6 +94,10 @@ struct state {
 };
 
 using self_ptr = session_impl::stateful_pointer<state>;
+
+/// How many committed turns a session can answer again by id: a re-sent turn
+/// is the session's last one, a client's retry one of its last few.
+constexpr size_t remembered_turns = 64;
 
 void run(self_ptr self, turn_queue::out out);
 
@@ -308,6 +314,7 @@ void apply(self_ptr self, const turn_id& turn, effect& e) {
         // Counted before the answer: a client that reads the metrics once
         // answered finds its turn there.
         auto reply = bus::make_reply(io.request.env(), x.result);
+        st.recent->add(x.result);
         auto req = std::move(io.request);
         finish(self, turn, io, turn_outcome::completed);
         if (req.reply().expected())
@@ -410,6 +417,33 @@ bool owned_by_caller(self_ptr self, const bus::inbound& in) {
   return true;
 }
 
+/// A turn that committed before is answered as it was, without running again;
+/// asked with another message, its id is refused rather than answering a
+/// question with someone else's answer.
+void replay(self_ptr self, bus::in<troupe::v1::TurnRequest>& in, troupe::v1::TurnResult done) {
+  auto& st = self->state;
+  const auto& req = in.msg();
+  if (st.recent->question(turn_id{done.turn_id()}) != req.message())
+    return answer_error(self, in.raw,
+                        error_of(errc::turn_id_reused, "turn " + done.turn_id()
+                                                         + " was asked with another message"));
+  log::get("session")->debug("session {}: turn {} answered again from its commit", st.id,
+                             done.turn_id());
+  if (!in.reply().expected())
+    return;
+  if (req.stream() && !done.reply().content().empty()) {
+    // A streaming client reads the text from chunks: the whole of it, at once.
+    troupe::v1::TurnChunk chunk;
+    chunk.set_turn_id(done.turn_id());
+    chunk.set_session_id(done.session_id());
+    chunk.set_delta(done.reply().content());
+    (void) in.reply().send_partial(bus::make_reply(in.env(), chunk));
+  }
+  if (auto err = in.reply().send(bus::make_reply(in.env(), done)))
+    log::get("session")->warn("session {}: turn {} not answered again: {}", st.id, done.turn_id(),
+                              bus::describe(err));
+}
+
 void on_turn(self_ptr self, bus::in<troupe::v1::TurnRequest>& in) {
   auto& st = self->state;
   st.last_active = turn_clock::now();
@@ -426,9 +460,12 @@ void on_turn(self_ptr self, bus::in<troupe::v1::TurnRequest>& in) {
   t.turn = turn_id{req.turn_id().empty() || !bus::valid_token(req.turn_id())
                      ? bus::new_message_id()
                      : req.turn_id()};
+  if (auto done = st.recent->find(t.turn))
+    return replay(self, in, std::move(*done));
   if (st.io.count(t.turn))
     return answer_error(self, in.raw,
-                        error_of(errc::invalid_request, "turn " + t.turn.str() + " is running"));
+                        error_of(errc::turn_in_progress,
+                                 "turn " + t.turn.str() + " is already queued or running"));
   t.request = req;
   auto now = turn_clock::now();
   if (auto d = in.env().deadline_unix_ms(); d > 0)
@@ -497,6 +534,8 @@ session_impl::behavior_type session_fn(self_ptr self, session_env_ptr env, sessi
   st.window.emplace(env->settings.max_history_messages);
   for (const auto& m : start.history)
     st.window->append(m);
+  st.recent.emplace(remembered_turns);
+  st.recent->load(start.history, st.id, st.info.model());
   st.turns.emplace(env->pipeline, turn_context{bus::new_message_id, bus::now_unix_ms},
                    env->settings.max_queued_turns,
                    [self] { return static_cast<uint32_t>(self->state.window->size()); });

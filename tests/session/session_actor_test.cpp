@@ -60,7 +60,9 @@ struct session_fixture : bridge_fixture {
   bus::subjects subjects{"test"};
   std::string session_subject = "troupe.test.node.n1.session.s1";
 
-  session_fixture() : bridge_fixture(std::make_shared<bus::fake_transport>()) {
+  /// `history`: what the session loaded when it was activated.
+  explicit session_fixture(std::vector<troupe::v1::ChatMessage> history = {})
+      : bridge_fixture(std::make_shared<bus::fake_transport>()) {
     auto model = sys.spawn(echo_model, model_calls);
     spawned.push_back(caf::actor_cast<caf::actor>(model));
     serve_typed(*subjects.svc("inference"), "inference",
@@ -80,7 +82,7 @@ struct session_fixture : bridge_fixture {
     info.set_user("alice");
     auto host = sys.spawn(quiet_host);
     spawned.push_back(host);
-    auto s = session::spawn_session(sys, env, {info, {}, host});
+    auto s = session::spawn_session(sys, env, {info, std::move(history), host});
     spawned.push_back(caf::actor_cast<caf::actor>(s));
     serve_typed(session_subject, "",
                 bus::dispatch::to<troupe::v1::TurnRequest, troupe::v1::CancelTurn>(s));
@@ -109,6 +111,11 @@ struct session_fixture : bridge_fixture {
     if (!reply)
       return reply.error();
     return bus::payload_as<troupe::v1::TurnResult>(*reply);
+  }
+
+  size_t model_call_count() {
+    std::lock_guard guard{model_calls->mtx};
+    return model_calls->sizes.size();
   }
 
   /// The event types stored for `turn_id`, in order (the subject's last token).
@@ -186,4 +193,57 @@ TEST_CASE("a turn from someone other than the session's owner is refused as not 
   CHECK(session::is(reply.error(), session::errc::session_not_found));
   CHECK(f.store->commits().empty());
   CHECK(f.events->events().empty());
+}
+
+TEST_CASE("a turn sent again under its id is answered from its commit, not run again",
+          "[session][unit]") {
+  session_fixture f;
+  auto first = f.turn("t1", "hello");
+  REQUIRE(first);
+  CHECK_FALSE(first->replayed());
+  auto again = f.turn("t1", "hello");
+  REQUIRE(again);
+  CHECK(again->replayed());
+  CHECK(again->reply().id() == first->reply().id());
+  CHECK(again->reply().content() == "echo: hello");
+  CHECK(again->model() == first->model());
+  CHECK(again->messages_size() == 2);
+  CHECK(f.store->commits().size() == 1);
+  CHECK(f.model_call_count() == 1);
+  CHECK(f.event_types("t1").size() == 5); // the replay adds no events
+
+  // The same id with another question is refused, not answered with the old reply.
+  auto reused = f.turn("t1", "something else");
+  REQUIRE_FALSE(reused);
+  CHECK(session::is(reused.error(), session::errc::turn_id_reused));
+  CHECK(f.model_call_count() == 1);
+}
+
+TEST_CASE("a session activated from its history answers its last turn again without the model",
+          "[session][unit]") {
+  auto message = [](std::string id, std::string role, std::string content, std::string turn) {
+    troupe::v1::ChatMessage m;
+    m.set_id(std::move(id));
+    m.set_role(std::move(role));
+    m.set_content(std::move(content));
+    m.set_turn_id(std::move(turn));
+    return m;
+  };
+  session_fixture f{{message("m1", "user", "before", "t0"),
+                     message("m2", "assistant", "stored answer", "t0")}};
+  auto r = f.turn("t0", "before");
+  REQUIRE(r);
+  CHECK(r->replayed());
+  CHECK(r->reply().id() == "m2");
+  CHECK(r->reply().content() == "stored answer");
+  CHECK(r->finish_reason() == "stop");
+  CHECK(f.store->commits().empty());
+  CHECK(f.model_call_count() == 0);
+
+  // A new turn still runs, with the stored history in front of it.
+  auto next = f.turn("t1", "after");
+  REQUIRE(next);
+  CHECK_FALSE(next->replayed());
+  std::lock_guard guard{f.model_calls->mtx};
+  CHECK(f.model_calls->sizes == std::vector<int>{3});
 }
