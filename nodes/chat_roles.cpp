@@ -102,6 +102,8 @@ gateway::gateway_config gateway_config_of(const config::node_config& cfg,
   g.bridge = in.bridge;
   g.turn_timeout = cfg.gateway.turn_timeout;
   g.request_timeout = cfg.bus.request_timeout;
+  // A turn whose host died is re-sent within about half a heartbeat interval.
+  g.owner_probe_interval = std::max(cfg.node.heartbeat_interval / 4, std::chrono::milliseconds{20});
   g.max_envelope_bytes = cfg.bus.max_envelope_bytes;
   g.metrics = &in.metrics;
   return g;

@@ -4,6 +4,7 @@
 
 #include "bus/bridge.hpp"
 #include "bus/envelope_codec.hpp"
+#include "bus/ping.hpp"
 #include "bus/subjects.hpp"
 #include "common/logging.hpp"
 #include "nodes/errc.hpp"
@@ -123,6 +124,9 @@ void handle(self_ptr self, bus::inbound& in) {
     return;
   }
   if (!in.reply)
+    return;
+  // Gateways ping a node that runs their turns to learn it is still there.
+  if (bus::answer_ping(in, st.ctx->config().node.id))
     return;
   if (type == "troupe.v1.NodeInfoRequest") {
     (void) in.reply->send(bus::make_reply(in.env, make_node_info(*st.ctx)));

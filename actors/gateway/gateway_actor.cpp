@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/gateway/error_status.hpp"
 #include "bus/dispatch.hpp"
@@ -19,18 +20,25 @@ namespace {
 
 using namespace std::chrono_literals;
 
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+
 using gateway_impl =
-  gateway_actor::extend<caf::reacts_to<bus::in<troupe::v1::Ping>>>::extend_with<
-    bus::request_client_actor>;
+  gateway_actor::extend<caf::reacts_to<bus::in<troupe::v1::Ping>>, caf::reacts_to<probe_atom>>::
+    extend_with<bus::request_client_actor>;
+
+using clock = std::chrono::steady_clock;
 
 constexpr size_t max_cached_owners = 100'000;
+/// A turn is sent again at most this often (its host died, then the next).
+constexpr unsigned max_resends = 2;
 
 struct turn_ctx {
   chat_job job;
   session_id session;   // empty until svc.session has found or made it
   node_id owner;
-  bool resent = false;
+  unsigned resends = 0;
   std::optional<uint64_t> token; // the TurnRequest in flight
+  clock::time_point sent_at;
 };
 
 struct gw_state {
@@ -41,6 +49,8 @@ struct gw_state {
   std::unordered_map<turn_id, turn_ctx> turns;
   std::unordered_map<uint64_t, reply_fn> queries;       // local id -> caller
   uint64_t next_query = 0;
+  std::unordered_set<node_id> probing; // owners whose Ping is out
+  bool probe_armed = false;
   static inline const char* name = "gateway";
 
   // A gateway that ends (restarted, or the node stopping) answers every
@@ -93,6 +103,8 @@ void finish(self_ptr self, const turn_id& turn, result<troupe::v1::TurnResult> r
 }
 
 void send_turn(self_ptr self, const turn_id& turn);
+void resend(self_ptr self, const turn_id& turn);
+void arm_probe(self_ptr self);
 
 /// Asks svc.session where the turn's session lives (activating it there),
 /// then sends the turn to it.
@@ -168,17 +180,96 @@ void send_turn(self_ptr self, const turn_id& turn) {
       auto e = bus::error_payload(res.error());
       // Nobody got the turn: the owner is gone or gave the session up.
       bool not_delivered = e.code() == "no_responders" || e.code() == "session_moved";
-      if (not_delivered && !t.resent) {
-        t.resent = true;
-        st.owners.erase(t.session);
-        return locate(self, turn, t.owner);
-      }
+      if (not_delivered && t.resends < max_resends)
+        return resend(self, turn);
       finish(self, turn, api_error_of(e));
     },
     std::move(opts));
   // A request that failed before it was sent has finished the turn already.
-  if (auto it = st.turns.find(turn); it != st.turns.end())
+  if (auto it = st.turns.find(turn); it != st.turns.end()) {
     it->second.token = st.client->last_token();
+    it->second.sent_at = clock::now();
+    if (it->second.owner.str() != st.cfg.node_id)
+      arm_probe(self);
+  }
+}
+
+/// The session's host did not get the turn, or died with it: the session is
+/// re-activated elsewhere (the old owner named, so its directory entry may be
+/// taken over) and gets the turn again under the same id.
+void resend(self_ptr self, const turn_id& turn) {
+  auto& st = self->state;
+  auto& t = st.turns.at(turn);
+  ++t.resends;
+  st.owners.erase(t.session);
+  auto failed = t.owner;
+  locate(self, turn, failed);
+}
+
+void owner_gone(self_ptr self, const node_id& owner) {
+  auto& st = self->state;
+  std::vector<turn_id> lost;
+  for (auto& [id, t] : st.turns)
+    if (t.owner == owner && t.token)
+      lost.push_back(id);
+  if (!lost.empty())
+    log::get("gateway")->warn("node {} is gone with {} turn(s) in flight: sending them again",
+                              owner, lost.size());
+  for (const auto& id : lost) {
+    auto& t = st.turns.at(id);
+    st.client->abandon(*t.token);
+    t.token.reset();
+    if (t.resends < max_resends)
+      resend(self, id);
+    else
+      finish(self, id,
+             api_error{503, "backend_unavailable", "the nodes hosting the session kept dying"});
+  }
+}
+
+/// Pings the control subject of every other node that has had a turn of
+/// ours for a probe interval; nobody answering means its process is gone.
+void probe_owners(self_ptr self) {
+  auto& st = self->state;
+  st.probe_armed = false;
+  auto now = clock::now();
+  bool waiting = false;
+  std::unordered_set<node_id> due;
+  for (auto& [id, t] : st.turns) {
+    if (!t.token || t.owner.str() == st.cfg.node_id)
+      continue;
+    waiting = true;
+    if (now - t.sent_at >= st.cfg.owner_probe_interval && !st.probing.count(t.owner))
+      due.insert(t.owner);
+  }
+  for (const auto& owner : due) {
+    auto subject = st.subjects.ctl(owner.str());
+    if (!subject)
+      continue;
+    troupe::v1::Ping ping;
+    auto env = bus::make_envelope(ping);
+    env.mutable_from()->set_cluster(st.cfg.cluster);
+    env.mutable_from()->set_node(st.cfg.node_id);
+    env.mutable_from()->set_kind("gateway");
+    st.probing.insert(owner);
+    st.client->request(self, *subject, std::move(env), st.cfg.owner_probe_interval,
+                       [self, owner](caf::expected<bus::reply> reply) {
+                         self->state.probing.erase(owner);
+                         // A slow answer (timeout) is a busy node, not a dead one.
+                         if (!reply && bus::is(reply.error(), bus::errc::no_responders))
+                           owner_gone(self, owner);
+                       });
+  }
+  if (waiting)
+    arm_probe(self);
+}
+
+void arm_probe(self_ptr self) {
+  auto& st = self->state;
+  if (st.probe_armed)
+    return;
+  st.probe_armed = true;
+  self->delayed_send(self, st.cfg.owner_probe_interval, probe_atom::value);
 }
 
 void start_chat(self_ptr self, chat_job& job) {
@@ -260,6 +351,7 @@ gateway_impl::behavior_type gateway_fn(self_ptr self, gateway_config cfg) {
     [self](query_atom, query_job& job) { query(self, job); },
     [self](cancel_atom, const turn_id& turn) { cancel(self, turn); },
     [self](bus::in<troupe::v1::Ping>& in) { bus::answer_ping(in.raw, self->state.cfg.node_id); },
+    [self](probe_atom) { probe_owners(self); },
     [self](reply_atom, uint64_t token, bus::message& m) {
       self->state.client->handle_reply(token, m);
     },

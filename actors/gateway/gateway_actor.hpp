@@ -73,6 +73,9 @@ struct gateway_config {
   bus::bridge_actor bridge;                        // serves svc.gateway (Ping)
   std::chrono::milliseconds turn_timeout{120'000};
   std::chrono::milliseconds request_timeout{5'000};
+  /// How often the nodes running this gateway's turns are checked; a turn
+  /// whose host died is re-sent within about twice this.
+  std::chrono::milliseconds owner_probe_interval{500};
   size_t max_envelope_bytes = 1 << 20;
   prometheus::Registry* metrics = nullptr;
 };

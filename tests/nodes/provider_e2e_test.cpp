@@ -2,6 +2,7 @@
 // OpenAI-compatible server (a real HTTP server on loopback), configured with
 // the `troupe provider` and `troupe role` commands as an operator would.
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -27,8 +28,11 @@ struct provider_cluster {
   std::string dir = tmp.path();
   std::unique_ptr<node_process> node;
 
-  /// `extra`: more node configuration (TOML), after the inference section.
-  explicit provider_cluster(const std::string& extra = {}) {
+  /// `extra`: more node configuration (TOML), after the inference section;
+  /// `roles`: the node's roles (empty: all); `principal_key`: a key file the
+  /// cluster's other nodes share (empty: the node's default).
+  explicit provider_cluster(const std::string& extra = {}, const std::string& roles = {},
+                            const std::string& principal_key = {}) {
     static int n = 0;
     db = shared_pg_server().create_database("provider_e2e_" + std::to_string(++n));
     auto key = dir + "/master.key";
@@ -39,10 +43,12 @@ struct provider_cluster {
     REQUIRE(cli({"role", "set", "default", "fake/fake-model", "--database-url", db}) == 0);
     node = std::make_unique<node_process>(node_options{
         "prov",
-        {},
+        roles,
         nats.url(),
         db,
-        "[inference]\nmaster_key_file = \"" + key + "\"\nrequest_timeout_s = 60\n" + extra});
+        "[inference]\nmaster_key_file = \"" + key + "\"\nrequest_timeout_s = 60\n" + extra,
+        "dev",
+        principal_key});
     REQUIRE(node->wait_ready());
   }
   ~provider_cluster() { node.reset(); }
@@ -137,4 +143,43 @@ TEST_CASE("a turn for a session whose queue is full is refused at once with 429 
   // The held turn ends when the node stops; the client thread is joined.
   c.node.reset();
   holder.join();
+}
+
+TEST_CASE("a turn in flight on a session node that is killed is answered once, by the session's "
+          "next host",
+          "[chat][integration]") {
+  shared_key key;
+  provider_cluster c{{}, R"(["gateway", "inference"])", key.path};
+  auto host = [&](const char* id) {
+    return std::make_unique<node_process>(
+        node_options{id, R"(["session"])", c.nats.url(), c.db, {}, "dev", key.path});
+  };
+  auto host_a = host("host-a");
+  REQUIRE(host_a->wait_ready());
+  auto first = c.post("/v1/chat", {{"message", "hello"}});
+  INFO(first.body);
+  REQUIRE(first.status == 200);
+  std::string sid = json::parse(first.body)["session_id"];
+  auto host_b = host("host-b");
+  REQUIRE(host_b->wait_ready());
+
+  // The provider holds host-a's call; host-a dies while its turn is in flight.
+  c.fake.push(scripted_response::hang());
+  http_response second;
+  std::thread client{[&] {
+    second = c.post("/v1/chat", {{"message", "second"}, {"session_id", sid}}, 60'000);
+  }};
+  REQUIRE(wait_until(30s, [&] { return c.fake.requests().size() == 2; }));
+  host_a->process().signal(SIGKILL);
+  client.join();
+
+  // The gateway found host-a gone and sent the turn again, under its id, to
+  // host-b, which took the session over and ran it (it had not committed).
+  INFO(second.body << "\n" << c.node->log());
+  REQUIRE(second.status == 200);
+  CHECK(json::parse(second.body)["message"]["content"] == "fake heard: second");
+  CHECK(c.node->log().find("is gone with 1 turn(s) in flight") != std::string::npos);
+  auto msgs = json::parse(http_get(c.node->gateway("/v1/sessions/" + sid + "/messages")).body);
+  REQUIRE(msgs["messages"].size() == 4); // once, not twice
+  CHECK(msgs["messages"][2]["content"] == "second");
 }
