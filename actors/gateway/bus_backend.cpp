@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/gateway/error_status.hpp"
+#include "actors/gateway/idempotency.hpp"
 #include "bus/envelope_codec.hpp"
 
 namespace troupe::gateway {
@@ -33,7 +34,10 @@ public:
       done(restarting);
       return [] {};
     }
-    turn_id turn{bus::new_message_id()};
+    turn_id turn{in.idempotency_key.empty() ? turn_id{bus::new_message_id()}
+                                            : idempotent_turn_id(in.principal, in.idempotency_key)};
+    if (!in.idempotency_key.empty() && in.session_id.empty() && in.session_key.empty())
+      in.session_key = idempotent_session_key(in.idempotency_key);
     caf::anon_send(gw, chat_atom::value,
                    chat_job{std::move(in), turn, std::move(on_chunk), std::move(done)});
     return [gw, turn] { caf::anon_send(gw, cancel_atom::value, turn); };

@@ -41,6 +41,7 @@ struct turn_input {
   std::string model;               // model id or role alias; empty: "default"
   std::vector<troupe::v1::ChatMessage> extra_messages; // OpenAI route: client's system messages
   bool stream = false;             // true: on_chunk gets deltas, tool calls and results
+  std::string idempotency_key;     // the client's Idempotency-Key (checked); empty: none
 };
 
 /// Cancels a running turn (the client went away). Idempotent; a no-op after done.
@@ -51,7 +52,8 @@ public:
   virtual ~chat_backend() = default;
 
   /// Runs one turn. `done` gets the TurnResult only once the turn's messages
-  /// are committed. The session id of a new session is in the result and in
+  /// are committed; with an idempotency key that an earlier turn of the same
+  /// caller used, the earlier turn's answer (TurnResult.replayed). The session id of a new session is in the result and in
   /// every chunk's turn (TurnResult.session_id).
   virtual cancel_fn chat(turn_input in, std::function<void(const troupe::v1::TurnChunk&)> on_chunk,
                          callback<troupe::v1::TurnResult> done) = 0;

@@ -119,7 +119,15 @@ TEST_CASE("a session whose node died is re-activated on another node with its hi
   REQUIRE(front.wait_ready());
   REQUIRE(first_host->wait_ready());
 
-  auto one = chat(front, {{"message", "remember me"}});
+  auto keyed = [&](const json& body) {
+    return http_send({"POST", front.gateway("/v1/chat"),
+                      {"Content-Type: application/json", "Idempotency-Key: order-17"}, body.dump(),
+                      10'000});
+  };
+  auto one_r = keyed({{"message", "remember me"}});
+  INFO(one_r.body);
+  REQUIRE(one_r.status == 200);
+  auto one = json::parse(one_r.body);
   std::string sid = one["session_id"];
   CHECK(one["message"]["content"] == "troupe-dev heard: remember me (turn 1)");
 
@@ -129,10 +137,69 @@ TEST_CASE("a session whose node died is re-activated on another node with its hi
   first_host.reset();
 
   // The gateway finds nobody at the old address, asks svc.session again, and
-  // host-b takes the session over from PostgreSQL: turn 2, not turn 1.
+  // host-b takes the session over from PostgreSQL. The keyed turn, retried,
+  // is answered from what host-a committed; a new turn is turn 2, not turn 1.
+  auto retried = keyed({{"message", "remember me"}});
+  INFO(retried.body);
+  REQUIRE(retried.status == 200);
+  CHECK(json::parse(retried.body)["message"]["id"] == one["message"]["id"]);
+  CHECK(retried.header("Idempotent-Replayed") == "true");
   auto two = chat(front, {{"message", "still there?"}, {"session_id", sid}});
   CHECK(two["message"]["content"] == "troupe-dev heard: still there? (turn 2)");
   CHECK(two["session_id"] == sid);
+}
+
+TEST_CASE("a request retried with the same Idempotency-Key gets the first answer, not a second "
+          "turn",
+          "[chat][integration]") {
+  nats_server nats;
+  node_process node{{"solo", {}, nats.url(), fresh_database()}};
+  REQUIRE(node.wait_ready());
+  auto send = [&](const std::string& path, const std::string& key, const json& body) {
+    return http_send({"POST", node.gateway(path),
+                      {"Content-Type: application/json", "Idempotency-Key: " + key}, body.dump(),
+                      10'000});
+  };
+
+  auto first = send("/v1/chat", "k-1", {{"message", "charge once"}});
+  INFO(first.body);
+  REQUIRE(first.status == 200);
+  CHECK(first.header("Idempotent-Replayed").empty());
+  auto one = json::parse(first.body);
+  std::string sid = one["session_id"];
+  auto again = send("/v1/chat", "k-1", {{"message", "charge once"}});
+  INFO(again.body);
+  REQUIRE(again.status == 200);
+  CHECK(again.header("Idempotent-Replayed") == "true");
+  auto two = json::parse(again.body);
+  CHECK(two["session_id"] == sid); // the key found the session the first try made
+  CHECK(two["message"]["id"] == one["message"]["id"]);
+  CHECK(two["message"]["content"] == "troupe-dev heard: charge once (turn 1)");
+  auto msgs = json::parse(http_get(node.gateway("/v1/sessions/" + sid + "/messages")).body);
+  CHECK(msgs["messages"].size() == 2);
+
+  auto reused = send("/v1/chat", "k-1", {{"message", "charge twice"}});
+  CHECK(reused.status == 422);
+  CHECK(json::parse(reused.body)["error"]["code"] == "turn_id_reused");
+  auto bad = send("/v1/chat", "has space", {{"message", "x"}});
+  CHECK(bad.status == 400);
+  CHECK(json::parse(bad.body)["error"]["code"] == "invalid_idempotency_key");
+
+  // The OpenAI route, with a session of the client's own naming: the retry
+  // is the same completion, not turn 2.
+  json completion{{"model", "troupe-dev"},
+                  {"user", "shop"},
+                  {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  auto c1 = send("/v1/chat/completions", "k-2", completion);
+  auto c2 = send("/v1/chat/completions", "k-2", completion);
+  REQUIRE(c1.status == 200);
+  REQUIRE(c2.status == 200);
+  CHECK(json::parse(c2.body)["choices"][0]["message"]["content"] == "troupe-dev heard: hi (turn 1)");
+  // A streamed retry carries the whole answer as its text.
+  auto streamed = send("/v1/chat/stream", "k-1", {{"message", "charge once"}});
+  REQUIRE(streamed.status == 200);
+  CHECK(streamed.body.find("troupe-dev heard: charge once (turn 1)") != std::string::npos);
+  CHECK(streamed.body.find("event: done") != std::string::npos);
 }
 
 TEST_CASE("a session refuses a turn whose principal was not signed by the gateway",

@@ -1,5 +1,6 @@
 #include "actors/gateway/http/turn.hpp"
 
+#include <algorithm>
 #include <variant>
 
 namespace troupe::gateway::http {
@@ -9,6 +10,21 @@ namespace {
 using event = std::variant<troupe::v1::TurnChunk, result<troupe::v1::TurnResult>>;
 
 const http_error turn_timeout{504, "turn_timeout", "the turn did not finish in time"};
+const http_error bad_idempotency_key{
+  400, "invalid_idempotency_key",
+  "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces)"};
+
+/// The request's Idempotency-Key: nullopt when it has none, an empty string
+/// when the header is there but malformed.
+std::optional<std::string> idempotency_key_of(const request& req) {
+  auto it = req.find("Idempotency-Key");
+  if (it == req.end())
+    return std::nullopt;
+  std::string_view key{it->value().data(), it->value().size()};
+  bool ok = !key.empty() && key.size() <= 255
+            && std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  return ok ? std::string{key} : std::string{};
+}
 
 /// What a running turn waits for, and when to give up or ping.
 struct turn_state {
@@ -19,10 +35,15 @@ struct turn_state {
   clock::time_point deadline;
   clock::time_point ping_at;
 
+  bool replayed = false;  // the answer of an earlier try with the same Idempotency-Key
+
   headers session_header() const {
-    if (session_id.empty())
-      return {};
-    return {{"X-Session-ID", session_id}};
+    headers out;
+    if (!session_id.empty())
+      out.push_back({"X-Session-ID", session_id});
+    if (replayed)
+      out.push_back({"Idempotent-Replayed", "true"});
+    return out;
   }
 
   /// Opens the stream if needed, then writes `frames`; false once the client is gone.
@@ -56,6 +77,7 @@ struct turn_state {
     }
     auto& done = std::get<troupe::v1::TurnResult>(r);
     session_id = done.session_id();
+    replayed = done.replayed();
     if (!stream) {
       co_await x.reply(view.answer(done), session_header());
       co_return;
@@ -70,6 +92,13 @@ struct turn_state {
 } // namespace
 
 net::awaitable<void> run_turn(exchange& x, turn_input in, turn_view& view) {
+  if (auto key = idempotency_key_of(x.req())) {
+    if (key->empty()) {
+      co_await x.fail(bad_idempotency_key);
+      co_return;
+    }
+    in.idempotency_key = std::move(*key);
+  }
   auto now = clock::now();
   turn_state t{x,
                view,
