@@ -1,8 +1,9 @@
 #pragma once
 /// A transport that hands a publish straight to a subscriber in this process
 /// when that subscriber is the one meant to take it, and sends everything
-/// else through `inner` (ARCHITECTURE: "a call to a service with an instance
-/// on the same node may skip the network hop, but never the checks").
+/// else through `inner`: a call to a service with an instance on the same
+/// node may skip the network hop, but never the checks (docs/ARCHITECTURE.md,
+/// "Local delivery").
 ///
 /// Taken locally:
 ///  - a queue-group subject this process serves (`troupe.<c>.svc.<kind>`):

@@ -1,6 +1,6 @@
 #pragma once
-/// One named spdlog logger per subsystem ("bus", "storage", "supervision",
-/// "node", "admin", "config"), all sharing one sink and one format.
+/// One named spdlog logger per subsystem ("bus", "storage", "gateway",
+/// "session", "inference", "node", ...), all sharing one sink and one format.
 #include <memory>
 #include <spdlog/spdlog.h>
 #include <string>

@@ -7,6 +7,7 @@
 
 #include "actors/gateway/identity/errc.hpp"
 #include "actors/inference/errc.hpp"
+#include "actors/session/errc.hpp"
 #include "actors/supervision/errc.hpp"
 #include "bus/errc.hpp"
 #include "nodes/errc.hpp"
@@ -36,6 +37,7 @@ renderers() {
         {supervision::error_category, renderer<supervision::errc>()},
         {gateway::identity::error_category, renderer<gateway::identity::errc>()},
         {inference::error_category, renderer<inference::errc>()},
+        {session::error_category, renderer<session::errc>()},
         {node::error_category, renderer<node::errc>()}};
   return all;
 }

@@ -5,8 +5,9 @@
 
 namespace troupe::node {
 
-/// Teaches the actor system to render every Troupe error category
-/// ("bus", "storage", "supervise", "node") as "<stable code>: <context>",
+/// Teaches the actor system to render the Troupe error categories a node
+/// raises (bus, storage, supervision, identity, inference, session, node) as
+/// "<stable code>: <context>",
 /// so logs and replies show `deadline_expired: ...` instead of a number.
 void register_error_categories(caf::actor_system_config& cfg);
 

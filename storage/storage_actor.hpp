@@ -1,10 +1,12 @@
 #pragma once
-/// The storage actor: the one owner of a node's PostgreSQL session.
+/// The storage actor: the node's PostgreSQL session for migrations, status
+/// and heartbeats (sessions' reads and commits have their own workers).
 ///
 /// It runs `caf::detached` (its own thread), so libpqxx's blocking calls never
 /// occupy the scheduler workers that serve other actors' messages. The
 /// session is opened lazily, dropped when it breaks and reopened on the next
-/// message (at most every few seconds while PostgreSQL stays down, so a
+/// message (lazy_connection: after a failed connect, fast failures for 100 ms
+/// doubling to 1 s while PostgreSQL stays down, so a
 /// backlog of status requests is answered from what is known instead of
 /// each waiting out a connect timeout). Every failure is an answer, never an
 /// exception: the actor outlives any outage of the database.
