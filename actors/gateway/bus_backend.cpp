@@ -34,8 +34,8 @@ public:
       done(restarting);
       return [] {};
     }
-    turn_id turn{in.idempotency_key.empty() ? turn_id{bus::new_message_id()}
-                                            : idempotent_turn_id(in.principal, in.idempotency_key)};
+    auto turn = in.idempotency_key.empty() ? turn_id{bus::new_message_id()}
+                                           : idempotent_turn_id(in.principal, in.idempotency_key);
     if (!in.idempotency_key.empty() && in.session_id.empty() && in.session_key.empty())
       in.session_key = idempotent_session_key(in.idempotency_key);
     caf::anon_send(gw, chat_atom::value,

@@ -29,7 +29,7 @@ using gateway_impl =
 using clock = std::chrono::steady_clock;
 
 constexpr size_t max_cached_owners = 100'000;
-/// A turn is sent again at most this often (its host died, then the next).
+/// How many times one turn may be sent again (its host died, then the next).
 constexpr unsigned max_resends = 2;
 
 struct turn_ctx {
@@ -66,6 +66,15 @@ struct gw_state {
 
 using self_ptr = gateway_impl::stateful_pointer<gw_state>;
 
+/// `msg` in an envelope that names this gateway as its sender.
+troupe::v1::Envelope from_gateway(self_ptr self, const google::protobuf::Message& msg) {
+  auto env = bus::make_envelope(msg);
+  env.mutable_from()->set_cluster(self->state.cfg.cluster);
+  env.mutable_from()->set_node(self->state.cfg.node_id);
+  env.mutable_from()->set_kind("gateway");
+  return env;
+}
+
 /// The principal as the gateway vouches for it: signed, valid for the turn.
 caf::expected<troupe::v1::Envelope> addressed(self_ptr self, const google::protobuf::Message& msg,
                                               troupe::v1::Principal who) {
@@ -76,12 +85,9 @@ caf::expected<troupe::v1::Envelope> addressed(self_ptr self, const google::proto
   auto signed_principal = st.cfg.keys->sign(who);
   if (!signed_principal)
     return signed_principal.error();
-  auto env = bus::make_envelope(msg);
+  auto env = from_gateway(self, msg);
   env.set_tenant(who.tenant());
   *env.mutable_principal() = std::move(*signed_principal);
-  env.mutable_from()->set_cluster(st.cfg.cluster);
-  env.mutable_from()->set_node(st.cfg.node_id);
-  env.mutable_from()->set_kind("gateway");
   return env;
 }
 
@@ -202,8 +208,7 @@ void resend(self_ptr self, const turn_id& turn) {
   auto& t = st.turns.at(turn);
   ++t.resends;
   st.owners.erase(t.session);
-  auto failed = t.owner;
-  locate(self, turn, failed);
+  locate(self, turn, t.owner);
 }
 
 void owner_gone(self_ptr self, const node_id& owner) {
@@ -246,13 +251,9 @@ void probe_owners(self_ptr self) {
     auto subject = st.subjects.ctl(owner.str());
     if (!subject)
       continue;
-    troupe::v1::Ping ping;
-    auto env = bus::make_envelope(ping);
-    env.mutable_from()->set_cluster(st.cfg.cluster);
-    env.mutable_from()->set_node(st.cfg.node_id);
-    env.mutable_from()->set_kind("gateway");
     st.probing.insert(owner);
-    st.client->request(self, *subject, std::move(env), st.cfg.owner_probe_interval,
+    st.client->request(self, *subject, from_gateway(self, troupe::v1::Ping{}),
+                       st.cfg.owner_probe_interval,
                        [self, owner](caf::expected<bus::reply> reply) {
                          self->state.probing.erase(owner);
                          // A slow answer (timeout) is a busy node, not a dead one.
