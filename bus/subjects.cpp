@@ -93,6 +93,10 @@ caf::expected<std::string> subjects::direct(std::string_view node, std::string_v
   return build(cluster_, "node", {node, kind, id});
 }
 
+caf::expected<std::string> subjects::node_svc(std::string_view node, std::string_view kind) const {
+  return build(cluster_, "node", {node, "svc", kind});
+}
+
 caf::expected<std::string> subjects::heartbeat(std::string_view node) const {
   return build(cluster_, "heartbeat", {node});
 }

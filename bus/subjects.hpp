@@ -2,6 +2,7 @@
 /// The subject scheme of the bus, in one place, so no component spells a
 /// subject by hand:
 ///   troupe.<cluster>.svc.<kind>                                  queue-group services
+///   troupe.<cluster>.node.<node>.svc.<kind>                      one node's instance of one
 ///   troupe.<cluster>.all.<kind>.<verb>                           every instance of a service
 ///   troupe.<cluster>.node.<node>.<kind>.<id>                     direct messages
 ///   troupe.<cluster>.heartbeat.<node>, troupe.<cluster>.ctl.<node> control plane
@@ -42,6 +43,10 @@ public:
                                                      std::string_view verb) const;
   [[nodiscard]] caf::expected<std::string> direct(std::string_view node, std::string_view kind,
                                                   std::string_view id) const;
+  /// The same service as `svc(kind)`, served by `node` alone: for a caller
+  /// that chose the node (placement by load, a node it knows is alive).
+  [[nodiscard]] caf::expected<std::string> node_svc(std::string_view node,
+                                                    std::string_view kind) const;
   [[nodiscard]] caf::expected<std::string> heartbeat(std::string_view node) const;
   [[nodiscard]] caf::expected<std::string> ctl(std::string_view node) const;
   [[nodiscard]] caf::expected<std::string> events(std::string_view tenant,

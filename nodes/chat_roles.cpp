@@ -104,6 +104,10 @@ gateway::gateway_config gateway_config_of(const config::node_config& cfg,
   g.request_timeout = cfg.bus.request_timeout;
   // A turn whose host died is re-sent within about half a heartbeat interval.
   g.owner_probe_interval = std::max(cfg.node.heartbeat_interval / 4, std::chrono::milliseconds{20});
+  // A hung node (no answer, but still subscribed) is given up after two.
+  g.owner_silence_limit = 2 * cfg.node.heartbeat_interval;
+  // As the node's own view of its peers: three heartbeats missed.
+  g.node_expiry = 3 * cfg.node.heartbeat_interval;
   g.max_envelope_bytes = cfg.bus.max_envelope_bytes;
   g.metrics = &in.metrics;
   return g;
@@ -127,6 +131,12 @@ struct chat_roles::impl {
 };
 
 chat_roles::chat_roles(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+std::function<uint32_t()> chat_roles::sessions_active() const {
+  if (!impl_->session_env)
+    return [] { return uint32_t{0}; };
+  return [metrics = impl_->session_env->metrics] { return metrics->sessions_active(); };
+}
 
 chat_roles::~chat_roles() {
   stop();

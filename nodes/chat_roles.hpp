@@ -5,6 +5,8 @@
 /// gateway's HTTP front. Roles without a real implementation yet keep the
 /// plain role service (nodes/role_service.hpp).
 #include <caf/actor_system.hpp>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <prometheus/registry.h>
@@ -34,6 +36,10 @@ public:
   [[nodiscard]] static caf::expected<std::unique_ptr<chat_roles>> prepare(chat_roles_input in,
                                                                           caf::actor_system& sys);
   ~chat_roles();
+
+  /// Counts the sessions live on this node (0 without the session role);
+  /// the function may outlive this object.
+  std::function<uint32_t()> sessions_active() const;
 
   /// The supervised children of `role`; empty when the role has none here.
   std::vector<supervision::child_spec> children(config::role role) const;

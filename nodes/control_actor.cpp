@@ -51,6 +51,7 @@ troupe::v1::Heartbeat make_heartbeat(const node_context& ctx) {
                      std::chrono::system_clock::now() - ctx.started())
                      .count());
   hb.set_ready(ctx.missing().empty());
+  hb.set_sessions_active(ctx.sessions_active());
   hb.set_admin_url("http://" + cfg.admin.host + ":" + std::to_string(cfg.admin.port));
   return hb;
 }

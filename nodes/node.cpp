@@ -220,6 +220,7 @@ int run_node(const config::node_config& cfg) {
       caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
       return 1;
     }
+    ctx->set_sessions_active((*chat)->sessions_active());
     for (auto r : cfg.node.roles) {
       std::string role{config::to_string(r)};
       auto children = (*chat)->children(r);

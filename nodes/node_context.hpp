@@ -4,6 +4,8 @@
 /// atomic: writers are the control actor and the node's main thread.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -42,6 +44,11 @@ public:
   void begin_draining() noexcept { draining_ = true; }
   bool draining() const noexcept { return draining_; }
 
+  /// How many sessions the node hosts, for its heartbeat; set once, before
+  /// the node's actors start (nodes without the session role leave it).
+  void set_sessions_active(std::function<uint32_t()> count) { sessions_active_ = std::move(count); }
+  uint32_t sessions_active() const { return sessions_active_ ? sessions_active_() : 0; }
+
   /// What /ready lists as missing; empty when the node is ready.
   std::vector<std::string> missing() const;
 
@@ -50,6 +57,7 @@ private:
   bus::transport_ptr transport_;
   std::chrono::system_clock::time_point started_;
   std::atomic<bool> draining_{false};
+  std::function<uint32_t()> sessions_active_;
   mutable std::mutex mtx_;
   supervision::supervisor_actor root_;
   health_snapshot snapshot_;

@@ -7,8 +7,15 @@
 /// result. Every reply must echo the caller's principal (a chunk forged onto
 /// the gateway's reply subject is refused and counted). A session whose node
 /// stopped answering (no responders, or session_moved) is re-activated
-/// elsewhere and the turn resent once; a turn that may have run (timeout) is
-/// never resent.
+/// elsewhere and the turn resent under the same turn id, which the session
+/// answers from its commit if it ran already. While turns are in flight on
+/// another node, the gateway pings that node's control subject: no
+/// responders means the process is gone; no answer at all for
+/// `owner_silence_limit` (a hung or cut-off node) counts as gone too.
+///
+/// Activations and session queries go to the least loaded live session node
+/// the heartbeats name (session_placement.hpp), or to the svc.session queue
+/// group while none is known.
 ///
 /// It runs under the gateway role's supervisor. The backend reaches it
 /// through a gateway_slot, which the supervisor's restarts keep current; a
@@ -76,6 +83,11 @@ struct gateway_config {
   /// How often the nodes running this gateway's turns are checked; a turn
   /// whose host died is re-sent within about twice this.
   std::chrono::milliseconds owner_probe_interval{500};
+  /// A node that has answered neither a probe nor with a chunk for this
+  /// long is taken for dead; a slow probe alone never is.
+  std::chrono::milliseconds owner_silence_limit{4'000};
+  /// A session node whose heartbeat is older than this is not placed on.
+  std::chrono::milliseconds node_expiry{6'000};
   size_t max_envelope_bytes = 1 << 20;
   prometheus::Registry* metrics = nullptr;
 };

@@ -543,6 +543,11 @@ host_impl::behavior_type session_host(self_ptr self, session_env_ptr env,
   self->request(bridge, std::chrono::seconds(5), serve_atom::value, *env->subjects.svc("session"),
                 std::string{"session"}, service, false)
     .then([](bool) {}, fail);
+  // The same service for gateways that picked this node (by load, or
+  // because it is alive when another is not).
+  self->request(bridge, std::chrono::seconds(5), serve_atom::value,
+                *env->subjects.node_svc(env->node_id, "session"), std::string{}, service, false)
+    .then([](bool) {}, fail);
   self->request(bridge, std::chrono::seconds(5), serve_atom::value, prefix + "*", std::string{},
                 direct, false)
     .then([](bool) {}, fail);

@@ -5,7 +5,8 @@
 ///    node holds it, and when this node is the owner spawn its actor, all
 ///    for this one message — and the session queries (ListSessions,
 ///    GetSession, GetMessages, DeleteSession), each scoped to the caller's
-///    signed principal;
+///    signed principal; and the same on `troupe.<cluster>.node.<node>.svc.session`
+///    for a gateway that chose this node (docs/ARCHITECTURE.md, placement);
 ///  - `troupe.<cluster>.node.<node>.session.<id>`: a routed dispatch hands
 ///    each envelope to the live session actor itself (no forwarding mailbox);
 ///    only envelopes for a session not live here come to the host, which

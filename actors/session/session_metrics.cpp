@@ -50,7 +50,13 @@ session_metrics::session_metrics(prometheus::Registry* reg) {
   }
 }
 
+uint32_t session_metrics::sessions_active() const noexcept {
+  auto n = active_count_.load(std::memory_order_relaxed);
+  return n > 0 ? static_cast<uint32_t>(n) : 0;
+}
+
 void session_metrics::active(double delta) {
+  active_count_.fetch_add(static_cast<int64_t>(delta), std::memory_order_relaxed);
   if (active_ != nullptr)
     active_->Increment(delta);
 }

@@ -18,6 +18,7 @@ TEST_CASE("subjects follow the troupe.<cluster> scheme for every address kind", 
   CHECK(*s.broadcast("inference", "cancel") == "troupe.prod.all.inference.cancel");
   CHECK_FALSE(s.broadcast("inference", "a.b"));
   CHECK(*s.direct("node-1", "session", "s42") == "troupe.prod.node.node-1.session.s42");
+  CHECK(*s.node_svc("node-1", "session") == "troupe.prod.node.node-1.svc.session");
   CHECK(*s.heartbeat("node-1") == "troupe.prod.heartbeat.node-1");
   CHECK(*s.ctl("node-1") == "troupe.prod.ctl.node-1");
   CHECK(*s.events("acme", "s42", "t7", "model_response")

@@ -343,3 +343,36 @@ TEST_CASE("an idle session is passivated and comes back with its history, and th
   CHECK(bad.status >= 400);
   CHECK(has(metrics(), R"(troupe_turns_total{outcome="failed"} 1)"));
 }
+
+TEST_CASE("new sessions are spread over the session nodes by load, also by a gateway that hosts "
+          "sessions itself",
+          "[chat][integration]") {
+  nats_server nats;
+  auto db = fresh_database();
+  shared_key key_file;
+  const auto& key = key_file.path;
+  node_process both{{"both", R"(["gateway", "session", "inference"])", nats.url(), db, {}, "dev", key}};
+  REQUIRE(both.wait_ready());
+  node_process other{{"other", R"(["session"])", nats.url(), db, {}, "dev", key}};
+  REQUIRE(other.wait_ready());
+  // The gateway hears the same heartbeats as the node's peer list.
+  REQUIRE(wait_until(30s, [&] {
+    auto peers = json::parse(http_get(both.admin("/health")).body)["peers"];
+    return std::find(peers.begin(), peers.end(), "other") != peers.end();
+  }));
+
+  for (int i = 0; i < 12; ++i)
+    chat(both, {{"message", "hello " + std::to_string(i)}});
+  auto hosted = [](const node_process& n) {
+    auto text = http_get(n.admin("/metrics")).body;
+    auto at = text.find("\ntroupe_sessions_active ");
+    REQUIRE(at != std::string::npos);
+    return std::stoi(text.substr(at + 24));
+  };
+  // Twelve new sessions, none idle yet: the two nodes share them (the
+  // gateway's local node used to take all twelve).
+  auto mine = hosted(both), theirs = hosted(other);
+  CHECK(mine + theirs == 12);
+  CHECK(mine >= 4);
+  CHECK(theirs >= 4);
+}

@@ -145,9 +145,19 @@ TEST_CASE("a turn for a session whose queue is full is refused at once with 429 
   holder.join();
 }
 
-TEST_CASE("a turn in flight on a session node that is killed is answered once, by the session's "
-          "next host",
+TEST_CASE("a turn in flight on a session node that dies or hangs is answered once, by the "
+          "session's next host",
           "[chat][integration]") {
+  int signal = 0;
+  std::string noticed;
+  SECTION("killed: nobody answers its control subject any more") {
+    signal = SIGKILL;
+    noticed = "is gone with 1 turn(s) in flight";
+  }
+  SECTION("hung: still subscribed, silent for the silence limit") {
+    signal = SIGSTOP;
+    noticed = "has not answered for the silence limit with 1 turn(s) in flight";
+  }
   shared_key key;
   provider_cluster c{{}, R"(["gateway", "inference"])", key.path};
   auto host = [&](const char* id) {
@@ -170,16 +180,18 @@ TEST_CASE("a turn in flight on a session node that is killed is answered once, b
     second = c.post("/v1/chat", {{"message", "second"}, {"session_id", sid}}, 60'000);
   }};
   REQUIRE(wait_until(30s, [&] { return c.fake.requests().size() == 2; }));
-  host_a->process().signal(SIGKILL);
+  host_a->process().signal(signal);
   client.join();
 
-  // The gateway found host-a gone and sent the turn again, under its id, to
+  // The gateway found host-a gone (or silent) and sent the turn again, under its id, to
   // host-b, which took the session over and ran it (it had not committed).
   INFO(second.body << "\n" << c.node->log());
   REQUIRE(second.status == 200);
   CHECK(json::parse(second.body)["message"]["content"] == "fake heard: second");
-  CHECK(c.node->log().find("is gone with 1 turn(s) in flight") != std::string::npos);
+  CHECK(c.node->log().find(noticed) != std::string::npos);
   auto msgs = json::parse(http_get(c.node->gateway("/v1/sessions/" + sid + "/messages")).body);
   REQUIRE(msgs["messages"].size() == 4); // once, not twice
   CHECK(msgs["messages"][2]["content"] == "second");
+  if (signal == SIGSTOP)
+    host_a->process().signal(SIGCONT); // to stop as it is told
 }
