@@ -239,7 +239,7 @@ caf::expected<std::string> chat_roles::start_gateway() {
   auto auth = make_authenticator(cfg);
   if (!auth)
     return startup_error("gateway authentication", auth.error());
-  impl_->backend = gateway::make_bus_backend(impl_->gateway);
+  impl_->backend = gateway::make_bus_backend(impl_->gateway, impl_->in.nats);
   gateway::http::server_options opts;
   opts.host = cfg.gateway.host;
   opts.port = cfg.gateway.port;

@@ -120,6 +120,14 @@ void pg_server::stop() {
   postmaster_.reset(); // SIGKILL to the group if it did not end
 }
 
+void pg_server::start() {
+  if (postmaster_)
+    return;
+  // Ours a moment ago: taken meanwhile only by bad luck, which is an error.
+  if (!launch())
+    throw std::runtime_error("pg_server: port " + std::to_string(port_) + " was taken meanwhile");
+}
+
 std::string pg_server::create_database(const std::string& name) {
   if (!run_tool({pg_bin + "/createdb", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U",
                  "postgres", name},

@@ -29,6 +29,8 @@ public:
   /// Its temporary directory (logs, data).
   const std::string& dir() const noexcept { return dir_; }
   void stop();
+  /// Starts it again on the same port and data, after stop() (a restart).
+  void start();
 
 private:
   /// One attempt on `port_`; false when the port was taken.
