@@ -70,6 +70,23 @@ bool connection::broken() const noexcept {
   return impl_->broken;
 }
 
+void connection::notice_closed() noexcept {
+  if (impl_->broken)
+    return;
+  try {
+    // PQconsumeInput fails on a closed socket. A server that ended the
+    // session sent a FATAL message first: the first read takes that (libpq
+    // hands it to the notice processor), the second meets the end.
+    for (int read = 0; read < 2 && !impl_->broken; ++read) {
+      impl_->conn.get_notifs();
+      if (!impl_->conn.is_open())
+        impl_->broken = true;
+    }
+  } catch (...) {
+    impl_->broken = true;
+  }
+}
+
 caf::error connection::ping() {
   if (impl_->broken)
     return make_error(errc::unreachable,

@@ -34,6 +34,12 @@ public:
   /// True once the session was lost; every later call fails fast.
   bool broken() const noexcept;
 
+  /// Reads what the server sent meanwhile, without waiting and without a
+  /// round trip: a session the server ended (a restart, or the server
+  /// process gone and its socket closed) is broken() afterwards, before a
+  /// query is spent finding out.
+  void notice_closed() noexcept;
+
   /// libpqxx lives here; only storage's own sources see its definition
   /// (storage/connection_impl.hpp), so no public header pulls in pqxx.
   struct impl;

@@ -6,15 +6,23 @@
 /// After a failed connect, `get` answers with that failure at once until a
 /// backoff has passed (doubling from `min_backoff` up to `max_backoff`), so
 /// an outage costs callers a fast error rather than a queue of connect
-/// timeouts. `with_session` runs work that is safe to repeat and runs it once
+/// timeouts — unless another lazy_connection of the process has connected
+/// since that failure: then the database is back, and waiting out the
+/// backoff would fail a request the node already reports ready for. `with_session` runs work that is safe to repeat and runs it once
 /// more on a fresh session when the held one turned out stale (the server
 /// restarted, a proxy cut an idle connection): an old break never fails a
 /// request made after the database is back.
 ///
+/// A session the server has ended since its last use is noticed before it is
+/// handed out (connection::notice_closed, no round trip), so a database
+/// restart costs no request on a session that sat idle through it.
+///
 /// Not thread-safe: it belongs to the one thread that uses it.
 #include <algorithm>
+#include <atomic>
 #include <caf/expected.hpp>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -68,20 +76,25 @@ public:
 
 private:
   caf::expected<connection*> open(bool ignore_backoff) {
+    if (conn_)
+      conn_->notice_closed();
     if (holds_session())
       return &*conn_;
     conn_.reset();
-    if (!ignore_backoff && last_failure_ && clock::now() < retry_at_)
+    if (!ignore_backoff && last_failure_ && clock::now() < retry_at_
+        && connects_.load(std::memory_order_relaxed) == connects_at_failure_)
       return last_failure_;
     auto opened = connection::open(url_, opts_.connect_timeout);
     if (!opened) {
       last_failure_ = opened.error();
+      connects_at_failure_ = connects_.load(std::memory_order_relaxed);
       backoff_ = std::clamp(backoff_ * 2, opts_.min_backoff, opts_.max_backoff);
       retry_at_ = clock::now() + backoff_; // from the failure: a connect may take long
       return last_failure_;
     }
     last_failure_ = caf::error{};
     backoff_ = std::chrono::milliseconds{0};
+    connects_.fetch_add(1, std::memory_order_relaxed);
     conn_.emplace(std::move(*opened));
     return &*conn_;
   }
@@ -92,6 +105,9 @@ private:
   caf::error last_failure_;
   clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_{0};
+  uint64_t connects_at_failure_ = 0;
+  /// Successful connects of every lazy_connection in the process.
+  static inline std::atomic<uint64_t> connects_{0};
 };
 
 } // namespace troupe::storage

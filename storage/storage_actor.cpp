@@ -106,7 +106,12 @@ storage_status refresh_status(self_ptr self) {
 
 storage_actor::behavior_type storage_impl(self_ptr self, std::string url,
                                           std::chrono::seconds connect_timeout) {
-  self->state.db.emplace(std::move(url), connect_timeout);
+  // Readiness follows this session: after an outage it retries a connect
+  // every quarter second, so /ready turns 200 within about that (plus the
+  // control actor's half-second refresh) of the database serving again.
+  self->state.db.emplace(std::move(url), lazy_connection_options{connect_timeout,
+                                                                 std::chrono::milliseconds{100},
+                                                                 std::chrono::milliseconds{250}});
   // Every storage call turns its exceptions into errors; what could still
   // escape (out of memory) ends the actor with a storage error the node's
   // watcher reports, instead of CAF's bare "unhandled exception".

@@ -41,20 +41,26 @@ void flush(self_ptr self) {
     return;
   auto batch = std::move(st.batch);
   st.batch.clear();
-  std::vector<caf::expected<commit_result>> results;
-  if (auto conn = st.conn->get(); !conn) {
-    results.assign(batch.size(), conn.error());
-  } else {
-    std::vector<turn_commit> turns;
-    turns.reserve(batch.size());
-    for (auto& p : batch)
-      turns.push_back(std::move(p.turn));
+  std::vector<turn_commit> turns;
+  turns.reserve(batch.size());
+  for (auto& p : batch)
+    turns.push_back(std::move(p.turn));
+  // A commit is safe to repeat (a turn id already stored writes nothing),
+  // so a batch that met a session the server had just ended runs once more
+  // on a fresh one instead of failing its turns.
+  using all_results = std::vector<caf::expected<commit_result>>;
+  auto outcome = st.conn->with_session([&](connection& c) -> caf::expected<all_results> {
     try {
-      results = commit_turns(**conn, turns);
+      return commit_turns(c, turns);
     } catch (const std::exception& e) {
-      results.assign(batch.size(), make_error(errc::query_failed, e.what()));
+      return make_error(errc::query_failed, e.what());
     }
-  }
+  });
+  all_results results;
+  if (outcome)
+    results = std::move(*outcome);
+  else
+    results.assign(batch.size(), outcome.error());
   for (size_t i = 0; i < batch.size(); ++i)
     batch[i].done(i < results.size() ? std::move(results[i])
                                      : caf::expected<commit_result>{make_error(
