@@ -164,9 +164,13 @@ control_actor::behavior_type control(self_ptr self, std::shared_ptr<node_context
     [self](tick_atom) {
       auto& st = self->state;
       refresh(self);
-      if (now_ms() - st.last_heartbeat >= st.ctx->config().node.heartbeat_interval.count())
+      const auto interval = st.ctx->config().node.heartbeat_interval;
+      if (now_ms() - st.last_heartbeat >= interval.count())
         heartbeat(self);
-      self->delayed_send(self, refresh_interval, tick_atom::value);
+      // Ticking slower than the heartbeat interval would stretch it: peers
+      // (and gateways placing sessions) drop a node after three intervals.
+      self->delayed_send(self, std::min<std::chrono::milliseconds>(refresh_interval, interval),
+                         tick_atom::value);
     },
     [self](status_atom) { refresh(self); },
   };
