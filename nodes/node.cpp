@@ -15,7 +15,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "messages/message_types.hpp"
-#include "nodes/admin/admin_server.hpp"
+#include "admin/admin_server.hpp"
 #include "nodes/control_actor.hpp"
 #include "nodes/errc.hpp"
 #include "nodes/error_categories.hpp"

@@ -36,9 +36,9 @@ if [ "$chat" = 1 ]; then
   # The chat owns the terminal; the node's log would run through it.
   log="$root/.troupe/node.log"
   echo "troupe: node log in $log"
-  "$root/build/nodes/troupe" "${args[@]}" >>"$log" 2>&1 &
+  "$root/build/cli/troupe" "${args[@]}" >>"$log" 2>&1 &
 else
-  "$root/build/nodes/troupe" "${args[@]}" &
+  "$root/build/cli/troupe" "${args[@]}" &
 fi
 node_pid=$!
 admin="http://${TROUPE_ADMIN_HOST:-127.0.0.1}:${TROUPE_ADMIN_PORT:-9464}"
@@ -53,7 +53,7 @@ if kill -0 "$node_pid" 2>/dev/null; then
   # One key per database, kept so every run prints the same one.
   keyfile="$root/.troupe/api_key.$(printf %s "$TROUPE_DATABASE_URL" | sha256sum | cut -c1-12)"
   if [ ! -s "$keyfile" ]; then
-    (umask 077 && "$root/build/nodes/troupe" apikey create --tenant default --user default \
+    (umask 077 && "$root/build/cli/troupe" apikey create --tenant default --user default \
         --name quickstart | sed -n 's/^api key: *//p' >"$keyfile")
   fi
   key=$(cat "$keyfile" 2>/dev/null || true)
@@ -64,7 +64,7 @@ if kill -0 "$node_pid" 2>/dev/null; then
   echo "troupe: OpenAI clients: base_url=$gateway/v1 api_key=$key"
   echo "troupe: Ctrl-C stops the node, NATS and PostgreSQL"
   if [ "$chat" = 1 ]; then
-    "$root/build/nodes/troupe" chat --url "$gateway" --api-key "$key" || true
+    "$root/build/cli/troupe" chat --url "$gateway" --api-key "$key" || true
     echo "troupe: chat closed; the node keeps serving at $gateway until Ctrl-C"
   fi
 elif [ "$chat" = 1 ]; then

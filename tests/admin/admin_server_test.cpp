@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "common/metrics.hpp"
-#include "nodes/admin/admin_server.hpp"
-#include "nodes/admin/errc.hpp"
+#include "admin/admin_server.hpp"
+#include "admin/errc.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/raw_http.hpp"

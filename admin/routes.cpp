@@ -1,4 +1,4 @@
-#include "nodes/admin/routes.hpp"
+#include "admin/routes.hpp"
 
 #include "common/metrics.hpp"
 

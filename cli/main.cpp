@@ -2,10 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "nodes/apikey_command.hpp"
-#include "nodes/chat_command.hpp"
-#include "nodes/commands.hpp"
-#include "nodes/provider_command.hpp"
+#include "cli/apikey_command.hpp"
+#include "cli/chat_command.hpp"
+#include "cli/commands.hpp"
+#include "cli/provider_command.hpp"
 #include "nodes/version.hpp"
 
 int main(int argc, char** argv) {
@@ -31,17 +31,17 @@ int main(int argc, char** argv) {
   migrate->add_option("--database-url", migrate_url,
                       "PostgreSQL URL (overrides the config and TROUPE_DATABASE_URL)");
 
-  troupe::node::add_apikey_commands(app);
-  troupe::node::add_registry_commands(app);
-  troupe::node::add_chat_command(app);
+  troupe::cli::add_apikey_commands(app);
+  troupe::cli::add_registry_commands(app);
+  troupe::cli::add_chat_command(app);
 
   CLI11_PARSE(app, argc, argv);
 
   if (node->parsed())
-    return troupe::node::cmd_node(node_config);
+    return troupe::cli::cmd_node(node_config);
   if (validate->parsed())
-    return troupe::node::cmd_config_validate(validate_file);
+    return troupe::cli::cmd_config_validate(validate_file);
   if (migrate->parsed())
-    return troupe::node::cmd_migrate(migrate_config, migrate_url);
+    return troupe::cli::cmd_migrate(migrate_config, migrate_url);
   return 2;
 }

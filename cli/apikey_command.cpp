@@ -1,4 +1,4 @@
-#include "nodes/apikey_command.hpp"
+#include "cli/apikey_command.hpp"
 
 #include <ctime>
 #include <iostream>
@@ -6,12 +6,12 @@
 #include <optional>
 
 #include "actors/gateway/identity/api_key.hpp"
-#include "nodes/commands.hpp"
+#include "cli/commands.hpp"
 #include "nodes/error_categories.hpp"
 #include "storage/api_key_store.hpp"
 #include "storage/migrations.hpp"
 
-namespace troupe::node {
+namespace troupe::cli {
 
 namespace {
 
@@ -42,12 +42,12 @@ std::optional<storage::connection> migrated_session(const apikey_args& a, const 
     return std::nullopt; // the problems are printed
   auto conn = storage::connection::open(cfg->database.url, cfg->database.connect_timeout);
   if (!conn) {
-    fail(describe(conn.error()));
+    fail(node::describe(conn.error()));
     return std::nullopt;
   }
   auto schema = storage::inspect_schema(*conn, storage::builtin_migrations());
   if (!schema) {
-    fail(describe(schema.error()));
+    fail(node::describe(schema.error()));
     return std::nullopt;
   }
   if (!schema->pending.empty()) {
@@ -82,7 +82,7 @@ std::string comma_list(const std::vector<std::string>& items) {
 int create(const apikey_args& a, storage::connection& conn, const reporter& fail) {
   auto key = gateway::identity::issue_api_key(conn, a.tenant, a.user, a.name, a.roles);
   if (!key)
-    return fail(describe(key.error()));
+    return fail(node::describe(key.error()));
   std::cout << "key id:  " << key->key_id << "\napi key: " << key->full_key << std::endl;
   std::cerr << "Store the API key now: it is shown only this once (only its hash is kept).\n";
   return 0;
@@ -91,7 +91,7 @@ int create(const apikey_args& a, storage::connection& conn, const reporter& fail
 int list(const apikey_args& a, storage::connection& conn, const reporter& fail) {
   auto keys = storage::list_api_keys(conn, a.tenant);
   if (!keys)
-    return fail(describe(keys.error()));
+    return fail(node::describe(keys.error()));
   // Tab-separated: readable, and `column -t` or `cut` take it as is.
   std::cout << "KEY ID\tTENANT\tUSER\tNAME\tROLES\tCREATED\tLAST USED\tREVOKED\n";
   for (const auto& k : *keys)
@@ -107,7 +107,7 @@ int revoke(const apikey_args& a, storage::connection& conn, const reporter& fail
     return fail("give the key id, not the key: a secret does not belong on a command line");
   auto revoked = storage::revoke_api_key(conn, a.key_id);
   if (!revoked)
-    return fail(describe(revoked.error()));
+    return fail(node::describe(revoked.error()));
   if (!*revoked)
     return fail("no API key with id '" + a.key_id + "'");
   std::cout << "revoked API key " << a.key_id
@@ -156,4 +156,4 @@ void add_apikey_commands(CLI::App& app) {
   run(revoke_cmd, a, revoke);
 }
 
-} // namespace troupe::node
+} // namespace troupe::cli

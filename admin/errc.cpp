@@ -1,4 +1,4 @@
-#include "nodes/admin/errc.hpp"
+#include "admin/errc.hpp"
 
 #include "common/error_table.hpp"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/json_body.hpp"
-#include "nodes/admin/admin_server.hpp"
+#include "admin/admin_server.hpp"
 
 namespace troupe::admin {
 

@@ -1,11 +1,11 @@
-#include "nodes/chat_client.hpp"
+#include "terminal/chat_client.hpp"
 
 #include <curl/curl.h>
 #include <memory>
 
 #include "actors/inference/sse_parser.hpp"
 
-namespace troupe::node {
+namespace troupe::terminal {
 
 namespace {
 
@@ -209,4 +209,4 @@ json_answer chat_client::messages(const std::string& session_id) const {
   return get("/v1/sessions/" + escaped + "/messages");
 }
 
-} // namespace troupe::node
+} // namespace troupe::terminal

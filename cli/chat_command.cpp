@@ -1,4 +1,4 @@
-#include "nodes/chat_command.hpp"
+#include "cli/chat_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -6,9 +6,12 @@
 #include <iostream>
 #include <unistd.h>
 
-#include "nodes/chat_client.hpp"
+#include "terminal/chat_client.hpp"
 
-namespace troupe::node {
+namespace troupe::cli {
+
+using terminal::gateway_error;
+using terminal::stream_handlers;
 
 namespace {
 
@@ -36,7 +39,7 @@ void report(const gateway_error& e) {
 
 class chat_session {
 public:
-  chat_session(chat_client client, std::string session, std::string model)
+  chat_session(terminal::chat_client client, std::string session, std::string model)
     : client_(std::move(client)), session_(std::move(session)), model_(std::move(model)),
       tty_(::isatty(STDIN_FILENO) == 1) {}
 
@@ -167,7 +170,7 @@ private:
     }
   }
 
-  chat_client client_;
+  terminal::chat_client client_;
   std::string session_;
   std::string model_;
   bool tty_;
@@ -191,9 +194,9 @@ void add_chat_command(CLI::App& app) {
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGINT, &sa, nullptr); // no SA_RESTART: Ctrl-C at the prompt ends the read
-    chat_session s{chat_client{opts->url, opts->api_key}, opts->session, opts->model};
+    chat_session s{terminal::chat_client{opts->url, opts->api_key}, opts->session, opts->model};
     throw CLI::RuntimeError(s.run());
   });
 }
 
-} // namespace troupe::node
+} // namespace troupe::cli

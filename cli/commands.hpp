@@ -5,7 +5,7 @@
 
 #include "config/node_config.hpp"
 
-namespace troupe::node {
+namespace troupe::cli {
 
 int cmd_node(const std::string& config_file);
 int cmd_config_validate(const std::string& file);
@@ -17,4 +17,4 @@ int cmd_migrate(const std::string& config_file, const std::string& database_url)
 std::optional<config::node_config> load_database_config(const std::string& config_file,
                                                         const std::string& database_url);
 
-} // namespace troupe::node
+} // namespace troupe::cli

@@ -6,11 +6,11 @@
 /// with piped input (prompts are shown only on a terminal).
 #include <CLI/App.hpp>
 
-namespace troupe::node {
+namespace troupe::cli {
 
 /// Adds the `chat` subcommand to `app`; it runs from its CLI11 callback and
 /// leaves through CLI::RuntimeError carrying its exit code: 0, or 1 when a
 /// turn or command failed.
 void add_chat_command(CLI::App& app);
 
-} // namespace troupe::node
+} // namespace troupe::cli

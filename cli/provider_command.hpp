@@ -5,11 +5,11 @@
 /// (visible in ps), and stored sealed under the master key.
 #include <CLI/App.hpp>
 
-namespace troupe::node {
+namespace troupe::cli {
 
 /// Adds the `provider` and `role` subcommands to `app`. Each runs from its
 /// CLI11 callback and leaves through CLI::RuntimeError carrying its exit
 /// code (0 on success), which CLI11_PARSE returns from main.
 void add_registry_commands(CLI::App& app);
 
-} // namespace troupe::node
+} // namespace troupe::cli

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace troupe::node {
+namespace troupe::terminal {
 
 struct gateway_error {
   std::string code;
@@ -56,4 +56,4 @@ private:
   std::string key_;
 };
 
-} // namespace troupe::node
+} // namespace troupe::terminal

@@ -1,4 +1,4 @@
-#include "nodes/commands.hpp"
+#include "cli/commands.hpp"
 
 #include <iostream>
 
@@ -7,7 +7,7 @@
 #include "nodes/node.hpp"
 #include "storage/migrations.hpp"
 
-namespace troupe::node {
+namespace troupe::cli {
 
 namespace {
 
@@ -24,7 +24,7 @@ void print_problems(const config::load_result& r) {
 } // namespace
 
 int cmd_node(const std::string& config_file) {
-  block_shutdown_signals();
+  node::block_shutdown_signals();
   auto loaded = load(config_file);
   if (!loaded.ok()) {
     print_problems(loaded);
@@ -32,7 +32,7 @@ int cmd_node(const std::string& config_file) {
               << " config problem(s)\n";
     return 1;
   }
-  return run_node(loaded.config);
+  return node::run_node(loaded.config);
 }
 
 int cmd_config_validate(const std::string& file) {
@@ -66,7 +66,7 @@ int cmd_migrate(const std::string& config_file, const std::string& database_url)
   auto report = storage::migrate(cfg->database.url, storage::builtin_migrations(),
                                  std::chrono::seconds{30});
   if (!report) {
-    std::cerr << "troupe migrate: " << describe(report.error()) << "\n";
+    std::cerr << "troupe migrate: " << node::describe(report.error()) << "\n";
     return 1;
   }
   for (int v : report->applied)
@@ -75,4 +75,4 @@ int cmd_migrate(const std::string& config_file, const std::string& database_url)
   return 0;
 }
 
-} // namespace troupe::node
+} // namespace troupe::cli

@@ -1,6 +1,6 @@
 #include <utility> // Boost 1.74's asio/awaitable.hpp needs std::exchange declared first (GCC 12)
 
-#include "nodes/admin/admin_server.hpp"
+#include "admin/admin_server.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -16,8 +16,8 @@
 #include <unordered_set>
 
 #include "common/logging.hpp"
-#include "nodes/admin/errc.hpp"
-#include "nodes/admin/routes.hpp"
+#include "admin/errc.hpp"
+#include "admin/routes.hpp"
 
 namespace troupe::admin {
 

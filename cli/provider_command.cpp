@@ -1,4 +1,4 @@
-#include "nodes/provider_command.hpp"
+#include "cli/provider_command.hpp"
 
 #include <openssl/crypto.h>
 
@@ -15,12 +15,12 @@
 #include "actors/inference/base_url.hpp"
 #include "actors/inference/keyring.hpp"
 #include "actors/inference/model_resolver.hpp"
-#include "nodes/commands.hpp"
+#include "cli/commands.hpp"
 #include "nodes/error_categories.hpp"
 #include "storage/errc.hpp"
 #include "storage/provider_store.hpp"
 
-namespace troupe::node {
+namespace troupe::cli {
 
 namespace {
 
@@ -67,7 +67,7 @@ config::node_config config_of(const database_args& db) {
 storage::connection connect(const config::node_config& cfg) {
   auto conn = storage::connection::open(cfg.database.url, cfg.database.connect_timeout);
   if (!conn)
-    fail(describe(conn.error()));
+    fail(node::describe(conn.error()));
   return std::move(*conn);
 }
 
@@ -75,7 +75,7 @@ storage::connection connect(const config::node_config& cfg) {
   auto hint = storage::is(err, storage::errc::query_failed)
                 ? " (is the schema current? run troupe migrate)"
                 : "";
-  fail(describe(err) + hint);
+  fail(node::describe(err) + hint);
 }
 
 template <class T>
@@ -146,7 +146,7 @@ std::string sealed_key(const provider_args& a, const config::node_config& cfg) {
   auto sealed = ring ? ring->seal(*key, a.name) : caf::expected<std::string>{ring.error()};
   OPENSSL_cleanse(key->data(), key->size());
   if (!sealed)
-    fail(describe(sealed.error()));
+    fail(node::describe(sealed.error()));
   return std::move(*sealed);
 }
 
@@ -176,7 +176,7 @@ void provider_add(const provider_args& a) {
     fail("invalid provider name '" + a.name + "': " + name_rule);
   auto url = inference::parse_base_url(a.base_url);
   if (!url)
-    fail(describe(url.error()));
+    fail(node::describe(url.error()));
   std::vector<std::string> models;
   for (const auto& m : a.models) {
     if (!storage::valid_model_id(m))
@@ -345,4 +345,4 @@ void add_registry_commands(CLI::App& app) {
   add_role_commands(app);
 }
 
-} // namespace troupe::node
+} // namespace troupe::cli
